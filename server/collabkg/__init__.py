@@ -1,0 +1,56 @@
+"""collabkg: an evidence knowledge graph of collaboration between welfare organizations, and its query service.
+
+``create_app`` is the Flask application factory; ``build`` runs the pipeline that turns ``ontology/`` and
+``data/`` into the served dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import sparql
+from .build import ensure_built
+from .paths import default_root
+from .store import DatasetSource, load_store
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the collabkg web application.
+
+    Configuration comes from the defaults below, then ``COLLABKG_*`` environment variables
+    (``COLLABKG_QUERY_TIMEOUT=30``), then ``test_config``.
+
+    ``DATASET_FILES`` (a list of :class:`~collabkg.store.DatasetSource`) serves those files instead of the
+    built graph; otherwise the app serves the build output of ``PROJECT_ROOT``, building it first when an input
+    changed since the last build.
+
+    :param test_config: overrides for tests and for the CLI.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(
+        PROJECT_ROOT=str(default_root()),
+        DATASET_FILES=None,
+        #: Seconds a query may run before it is stopped and answered 503.
+        QUERY_TIMEOUT=10.0,
+        #: Most rows (or triples) a query response carries.
+        RESULT_LIMIT=10_000,
+        #: Largest request body accepted (bytes); larger is 413.
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.from_prefixed_env("COLLABKG")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    sources = app.config["DATASET_FILES"]
+    if sources is None:
+        sources = [DatasetSource(ensure_built(Path(app.config["PROJECT_ROOT"])))]
+    app.extensions["collabkg.store"] = load_store(sources)
+
+    sparql.init_app(app)
+    return app

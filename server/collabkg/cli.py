@@ -1,0 +1,110 @@
+"""The ``collabkg`` command: a thin wrapper over the library.
+
+Exit codes (as pySHACL's): 0 success; 1 the data does not conform (SHACL violations); 2 any other error
+(unparsable file, bad option, missing input). Library code raises; only this module picks exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rdflib import URIRef
+
+from .build import BuildError, ValidationFailed, build
+from .paths import project_paths
+from .store import DatasetSource
+
+EXIT_NONCONFORMANT = 1
+EXIT_ERROR = 2
+
+
+class _Group(click.Group):
+    """Exit 2 (not click's default 1) on usage errors, so 1 always means 'does not conform'."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="COLLABKG_ROOT",
+    help="Project tree holding ontology/, data/ and queries/ (default: this checkout, or $COLLABKG_ROOT).",
+)
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """collabkg: build and serve the collaboration evidence knowledge graph."""
+    ctx.obj = project_paths(root)
+
+
+@main.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when the inputs have not changed.")
+@click.pass_obj
+def build_cmd(paths, force: bool) -> None:
+    """Parse, validate (SHACL), reason (OWL 2 RL) and write the dataset.
+
+    Reads ontology/collabkg.ttl, ontology/shapes.ttl and data/*.ttl; writes build/collabkg.trig with one named
+    graph per input plus the inferred graph, and build/manifest.json with the input hashes. Nothing is written
+    when a file does not parse or the data violates a shape.
+    """
+    try:
+        build(paths, force=force, log=lambda line: click.echo(line, err=True))
+    except ValidationFailed as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_NONCONFORMANT)
+    except BuildError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Serve this RDF file instead of the built graph (repeatable). TriG/N-Quads keep their graph names; "
+    "a triple file becomes the graph named by its file: URI.",
+)
+@click.option(
+    "--graph",
+    "graphs",
+    multiple=True,
+    type=(str, click.Path(dir_okay=False, exists=True, path_type=Path)),
+    metavar="IRI FILE",
+    help="Serve the triples of FILE as the named graph IRI (repeatable).",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds a query may run (default 10).")
+@click.pass_obj
+def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeout: float | None) -> None:
+    """Serve the graph over HTTP: SPARQL 1.1 endpoint at /sparql, read-only.
+
+    Runs a production WSGI server (gunicorn). Without --dataset/--graph it serves the build output, building
+    first when an input changed.
+    """
+    from .serving import serve
+
+    sources = [DatasetSource(p) for p in datasets] + [DatasetSource(p, URIRef(iri)) for iri, p in graphs]
+    config: dict[str, object] = {"PROJECT_ROOT": str(paths.root)}
+    if sources:
+        config["DATASET_FILES"] = sources
+    if timeout is not None:
+        config["QUERY_TIMEOUT"] = timeout
+    try:
+        serve(config, host=host, port=port, workers=workers)
+    except BuildError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)

@@ -1,0 +1,61 @@
+"""The IRIs the graph is built on, in one place.
+
+The public ones (``CK``, ``ID``) are fixed by ``design/vocabulary.md``; the named-graph IRIs are ours and
+appear in the service description, so they are just as stable.
+"""
+
+from __future__ import annotations
+
+from rdflib import Namespace, URIRef
+
+CK = Namespace("https://w3id.org/collabkg/vocab#")
+#: Base of every resource of the data: ``ID["model/partnership"]``.
+ID = Namespace("https://w3id.org/collabkg/id/")
+ONTOLOGY_IRI = URIRef("https://w3id.org/collabkg/vocab")
+#: Base of the named graphs the build writes.
+GRAPH = Namespace("https://w3id.org/collabkg/graph/")
+
+CITO = Namespace("http://purl.org/spar/cito/")
+FABIO = Namespace("http://purl.org/spar/fabio/")
+PRISM = Namespace("http://prismstandard.org/namespaces/basic/2.0/")
+BIBO = Namespace("http://purl.org/ontology/bibo/")
+VANN = Namespace("http://purl.org/vocab/vann/")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+SCHEMA = Namespace("https://schema.org/")
+WD = Namespace("http://www.wikidata.org/entity/")
+
+#: The named graph holding the ontology.
+ONTOLOGY_GRAPH = GRAPH["ontology"]
+#: The named graph holding what the reasoner adds.
+INFERRED_GRAPH = GRAPH["inferred"]
+
+
+def data_graph(stem: str) -> URIRef:
+    """Name of the graph for one data file: ``data/andersson-2011.ttl`` → ``graph/andersson-2011``."""
+    return GRAPH[stem]
+
+
+#: Prefixes bound on every graph we serialize or query, so output reads well.
+PREFIXES: dict[str, str] = {
+    "ck": str(CK),
+    "model": str(ID["model/"]),
+    "determinant": str(ID["determinant/"]),
+    "study": str(ID["study/"]),
+    "country": str(ID["country/"]),
+    "finding": str(ID["finding/"]),
+    "claim": str(ID["claim/"]),
+    "cito": str(CITO),
+    "fabio": str(FABIO),
+    "prism": str(PRISM),
+    "bibo": str(BIBO),
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "schema": str(SCHEMA),
+    "wd": str(WD),
+}

@@ -1,0 +1,69 @@
+"""Where the project's inputs and the build output live.
+
+The graph's sources (``ontology/``, ``data/``, ``queries/``) are files of the repository, not of the Python
+package: people extend the graph by editing them. ``COLLABKG_ROOT`` points elsewhere (a checkout with your own
+reviews added); by default it is the source tree this package was installed from (``pip install -e .``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The folders of one collabkg project tree."""
+
+    root: Path
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def ontology_file(self) -> Path:
+        return self.ontology_dir / "collabkg.ttl"
+
+    @property
+    def shapes_file(self) -> Path:
+        return self.ontology_dir / "shapes.ttl"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def build_dir(self) -> Path:
+        return Path(os.environ.get("COLLABKG_BUILD_DIR", self.root / "build"))
+
+    @property
+    def dataset_file(self) -> Path:
+        """The build's one output: every named graph in TriG."""
+        return self.build_dir / "collabkg.trig"
+
+    @property
+    def manifest_file(self) -> Path:
+        """Hashes of the inputs the current output was built from, and the build's counts."""
+        return self.build_dir / "manifest.json"
+
+    def data_files(self) -> list[Path]:
+        """Every Turtle file of ``data/``, in a stable order."""
+        return sorted(self.data_dir.glob("*.ttl"))
+
+
+def default_root() -> Path:
+    """The project tree: ``$COLLABKG_ROOT``, else the checkout that holds this package."""
+    env = os.environ.get("COLLABKG_ROOT")
+    if env:
+        return Path(env).resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+def project_paths(root: Path | None = None) -> ProjectPaths:
+    return ProjectPaths(root.resolve() if root else default_root())
