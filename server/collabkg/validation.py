@@ -1,0 +1,177 @@
+"""The SHACL step: check the asserted data against ``ontology/shapes.ttl`` before anything is reasoned.
+
+The data is validated as asserted (no inference): a shape must hold on what the data files say, not on what
+the reasoner could fill in. The ontology is passed to pySHACL so that a shape targeting ``ck:Finding`` also
+reaches the resources typed ``ck:BarrierFinding`` (SHACL follows ``rdfs:subClassOf`` in the data graph).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyshacl
+from pyshacl.errors import ReportableRuntimeError
+from rdflib import RDF, SH, BNode, Graph, URIRef
+from rdflib.collection import Collection
+from rdflib.graph import ReadOnlyGraphAggregate
+from rdflib.namespace import NamespaceManager
+from rdflib.term import Node
+
+from .namespaces import PREFIXES
+
+__all__ = ["ShapesError", "Violation", "validate"]
+
+_logger = logging.getLogger(__name__)
+
+#: Each severity's rank (results are listed most severe first) and name.
+_SEVERITIES = {SH.Violation: (0, "Violation"), SH.Warning: (1, "Warning"), SH.Info: (2, "Info")}
+#: SHACL's one-argument path forms, as SPARQL writes them.
+_UNARY_PATHS = (
+    (SH.inversePath, "^{}"),
+    (SH.zeroOrMorePath, "{}*"),
+    (SH.oneOrMorePath, "{}+"),
+    (SH.zeroOrOnePath, "{}?"),
+)
+
+
+class ShapesError(ValueError):
+    """pySHACL could not use the shapes graph (a malformed shape or SPARQL constraint)."""
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One SHACL validation result, rendered for people: IRIs as prefixed names, paths in SPARQL syntax.
+
+    Violations sort most severe first, then by focus node, path and message.
+    """
+
+    #: ``0`` for sh:Violation, ``1`` for sh:Warning, ``2`` for sh:Info: only for ordering.
+    rank: int = field(repr=False)
+    #: The resource that does not conform.
+    focus_node: str
+    #: The value path (``ck:polarity``, ``^ck:concernsModel``), or None for a constraint on the node itself.
+    path: str | None
+    message: str
+    #: ``"Violation"``, ``"Warning"`` or ``"Info"``.
+    severity: str
+    #: The shape that produced the result; a blank property shape is named by its node shape and path.
+    source_shape: str
+    #: The offending value, when the result names one.
+    value: str | None = None
+
+    def __str__(self) -> str:
+        line = f"{self.focus_node} {self.path or '(node)'}: {self.message}"
+        if self.value not in (None, self.focus_node) and self.value not in self.message:
+            line += f" (value {self.value})"
+        line += f" [{self.source_shape}]"
+        return line if self.severity == "Violation" else f"{self.severity}: {line}"
+
+
+def validate(
+    data: Graph,
+    shapes: Graph,
+    ontology: Graph,
+    *,
+    on_warning: Callable[[str], None] = _logger.warning,
+) -> list[Violation]:
+    """Every result of validating ``data`` against ``shapes``, most severe first, then by focus node and path.
+
+    SHACL-SPARQL constraints (``sh:sparql``) and the SHACL Advanced Features are enabled. ``data`` is not
+    changed (pySHACL works on a copy with the ontology mixed in).
+
+    :param on_warning: receives what pySHACL reports as a Python warning (a recursive shape, an unusable
+        ``sh:target``...). Those are problems of the shapes, so they are shown to the person building rather
+        than raised mid-validation or dropped.
+    :raises ShapesError: pySHACL could not load a shape or constraint.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _, report, _ = pyshacl.validate(
+                data,
+                shacl_graph=shapes,
+                ont_graph=ontology,
+                inference="none",
+                advanced=True,
+                allow_warnings=True,
+            )
+        except ReportableRuntimeError as exc:
+            raise ShapesError(str(exc)) from exc
+    for warning in caught:
+        on_warning(f"pySHACL: {warning.message}")
+
+    names = _namespaces(shapes)
+    lookup = ReadOnlyGraphAggregate([report, shapes])  # blank paths and shapes: copied to the report or not
+    return sorted(
+        _violation(lookup, result, names) for result in report.subjects(RDF.type, SH.ValidationResult)
+    )
+
+
+def _namespaces(shapes: Graph) -> NamespaceManager:
+    """Our prefixes, plus the shapes file's own (so its shape names read as written)."""
+    names = NamespaceManager(Graph(), bind_namespaces="none")
+    for prefix, iri in shapes.namespaces():
+        names.bind(prefix, iri, override=False)
+    for prefix, iri in PREFIXES.items():
+        names.bind(prefix, iri, override=True, replace=True)
+    return names
+
+
+def _violation(graph: Graph, result: Node, names: NamespaceManager) -> Violation:
+    path = graph.value(result, SH.resultPath)
+    value = graph.value(result, SH.value)
+    rank, severity = _SEVERITIES.get(graph.value(result, SH.resultSeverity), _SEVERITIES[SH.Violation])
+    return Violation(
+        rank=rank,
+        focus_node=_show(graph.value(result, SH.focusNode), names),
+        path=None if path is None else _show_path(path, graph, names),
+        message=_message(graph, result),
+        severity=severity,
+        source_shape=_show_shape(graph.value(result, SH.sourceShape), graph, names),
+        value=None if value is None else _show(value, names),
+    )
+
+
+def _message(report: Graph, result: Node) -> str:
+    """The English (or untagged) message when there are several (pySHACL writes one if the shape has none)."""
+    messages = sorted(
+        report.objects(result, SH.resultMessage), key=lambda m: (m.language not in (None, "en"), m)
+    )
+    return str(messages[0]) if messages else "(no message)"
+
+
+def _show(node: Node | None, names: NamespaceManager) -> str:
+    if node is None:
+        return "(none)"
+    if isinstance(node, BNode):
+        return "[]"
+    return node.n3(names)
+
+
+def _show_path(path: Node, graph: Graph, names: NamespaceManager) -> str:
+    """A SHACL property path in SPARQL property-path syntax (``^p``, ``p/q``, ``(p|q)``, ``p*``)."""
+    if isinstance(path, URIRef):
+        return _show(path, names)
+    if graph.value(path, RDF.first) is not None:
+        return "/".join(_show_path(step, graph, names) for step in Collection(graph, path))
+    for key, template in _UNARY_PATHS:
+        inner = graph.value(path, key)
+        if inner is not None:
+            return template.format(_show_path(inner, graph, names))
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return "(" + "|".join(_show_path(p, graph, names) for p in Collection(graph, alternatives)) + ")"
+    return _show(path, names)
+
+
+def _show_shape(shape: Node | None, graph: Graph, names: NamespaceManager) -> str:
+    """A named shape by its name; a blank property shape as ``NodeShape property path`` (where it is)."""
+    if not isinstance(shape, BNode):
+        return _show(shape, names)
+    parent = graph.value(predicate=SH.property, object=shape)
+    path = graph.value(shape, SH.path)
+    where = "property" if parent is None else f"{_show(parent, names)} property"
+    return where if path is None else f"{where} {_show_path(path, graph, names)}"
