@@ -1,0 +1,333 @@
+"""The build: turn ``ontology/`` and ``data/`` into the one dataset file the server loads.
+
+The pipeline, one function per stage::
+
+    parse      ontology/collabkg.ttl, ontology/shapes.ttl, data/*.ttl    (_parse_inputs)
+    validate   the data, as asserted, against the shapes (SHACL)        (validation.validate)
+    reason     OWL 2 RL over ontology + data, keeping what is new       (reasoning.infer)
+    write      build/collabkg.trig, then build/manifest.json            (_write)
+
+``collabkg.trig`` holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``) and
+``graph/inferred``. ``manifest.json`` records the sha256 of every input and of the pipeline code, so a build
+is *current* exactly when its manifest matches the inputs and the dataset file it names; :func:`ensure_built`
+serves nothing else. The manifest is written last and removed first, so an interrupted or failed build never
+leaves an output that looks current, and a failed build removes the older dataset too rather than leave it
+standing next to inputs it was not built from.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rdflib import Graph
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from .namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
+from .paths import ProjectPaths, project_paths
+from .reasoning import InconsistentGraph, infer
+from .store import new_dataset
+from .validation import ShapesError, Violation, validate
+
+__all__ = ["BuildError", "BuildResult", "ValidationFailed", "build", "ensure_built"]
+
+_logger = logging.getLogger(__name__)
+
+#: Bump when the manifest's layout changes, so older manifests count as stale.
+MANIFEST_FORMAT = 1
+#: The modules whose code decides what the build writes: a change to any of them makes the output stale.
+_PIPELINE_MODULES = ("build.py", "reasoning.py", "validation.py", "namespaces.py", "store.py")
+#: A data file's stem names its graph (``graph/<stem>``), so it must read well in an IRI.
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class BuildError(Exception):
+    """The build stopped; the message says which file and why. Nothing current is left in the build folder."""
+
+
+class ValidationFailed(BuildError):
+    """The data violates the SHACL shapes. ``str()`` lists the violations, one per line, sorted."""
+
+    def __init__(self, violations: list[Violation], shapes_file: str) -> None:
+        self.violations = sorted(violations)
+        self.shapes_file = shapes_file
+        count = len(self.violations)
+        lines = [f"{count} SHACL violation{'s' if count != 1 else ''} of {shapes_file}:"]
+        lines += [f"  {violation}" for violation in self.violations]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote, or found current."""
+
+    dataset_file: Path
+    manifest_file: Path
+    #: False when the output was already current and nothing was done.
+    rebuilt: bool
+    #: Triples per named graph IRI.
+    graphs: dict[str, int]
+    #: Seconds per stage (``parse``, ``validate``, ``reason``, ``write``, ``total``) of the build that wrote
+    #: the output.
+    timings: dict[str, float]
+
+    @classmethod
+    def from_manifest(cls, paths: ProjectPaths, manifest: dict[str, Any], *, rebuilt: bool) -> BuildResult:
+        return cls(paths.dataset_file, paths.manifest_file, rebuilt, manifest["graphs"], manifest["timings"])
+
+
+def ensure_built(root: Path) -> Path:
+    """The dataset file of the project at ``root``, built first if it is missing or stale.
+
+    :raises BuildError: a rebuild was needed and failed.
+    """
+    paths = project_paths(root)
+    build(paths)
+    return paths.dataset_file
+
+
+def build(
+    paths: ProjectPaths, *, force: bool = False, log: Callable[[str], None] = _logger.info
+) -> BuildResult:
+    """Parse, validate, reason and write, unless the output is current (same inputs, same code).
+
+    Builds of one build folder take turns (a file lock), so server workers starting together build once.
+
+    :param force: rebuild even when the output is current.
+    :param log: receives one progress line per stage, with its time and triple counts.
+    :raises ValidationFailed: the data violates a shape; nothing is written.
+    :raises BuildError: an input is missing or does not parse, or the reasoner finds the graph inconsistent;
+        nothing is written.
+    """
+    paths.build_dir.mkdir(parents=True, exist_ok=True)
+    with _lock(paths.build_dir):
+        try:
+            inputs = _read_inputs(paths)
+            fingerprint = _fingerprint(inputs, paths)
+            manifest = None if force else _current_manifest(paths, fingerprint)
+            if manifest is not None:
+                log(f"up to date: {_show(paths.dataset_file, paths)} (inputs unchanged; --force rebuilds)")
+                return BuildResult.from_manifest(paths, manifest, rebuilt=False)
+            paths.manifest_file.unlink(missing_ok=True)
+            manifest = _run(paths, inputs, fingerprint, log)
+        except BaseException:
+            paths.manifest_file.unlink(missing_ok=True)
+            paths.dataset_file.unlink(missing_ok=True)
+            raise
+        return BuildResult.from_manifest(paths, manifest, rebuilt=True)
+
+
+def _run(
+    paths: ProjectPaths, inputs: dict[Path, bytes], fingerprint: dict[str, Any], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The four stages, timed and logged; returns the manifest written."""
+    timings: dict[str, float] = {}
+    started = mark = time.perf_counter()
+
+    graphs = {file: _parse(file, content, paths) for file, content in inputs.items()}
+    ontology, shapes = graphs.pop(paths.ontology_file), graphs.pop(paths.shapes_file)
+    data = {file.stem: graph for file, graph in graphs.items()}
+    asserted = Graph()
+    for graph in data.values():
+        asserted += graph
+    mark = _lap(timings, "parse", mark)
+    log(
+        f"parse     {timings['parse']:6.2f}s  ontology {len(ontology):,} triples, shapes {len(shapes):,}, "
+        f"{len(data)} data files {len(asserted):,}"
+    )
+
+    remarks = _validate(asserted, shapes, ontology, paths, log)
+    mark = _lap(timings, "validate", mark)
+    log(f"validate  {timings['validate']:6.2f}s  conforms ({len(remarks)} SHACL warnings or infos)")
+    for remark in remarks:
+        log(f"  {remark}")
+
+    try:
+        inferred = infer(ontology, asserted)
+    except InconsistentGraph as exc:
+        raise BuildError(f"the reasoner found the ontology and data inconsistent: {exc}") from exc
+    mark = _lap(timings, "reason", mark)
+    log(f"reason    {timings['reason']:6.2f}s  {len(inferred):,} triples inferred (OWL 2 RL, noise left out)")
+
+    named = {
+        ONTOLOGY_GRAPH: ontology,
+        **{data_graph(stem): g for stem, g in data.items()},
+        INFERRED_GRAPH: inferred,
+    }
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        **fingerprint,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "graphs": {str(name): len(graph) for name, graph in named.items()},
+        "output": {"file": paths.dataset_file.name, "sha256": _write_dataset(paths.dataset_file, named)},
+        "timings": timings,  # completed below, before the manifest is written
+    }
+    _lap(timings, "write", mark)
+    _lap(timings, "total", started)
+    _write_atomically(paths.manifest_file, json.dumps(manifest, indent=2).encode() + b"\n")
+    log(
+        f"write     {timings['write']:6.2f}s  {_show(paths.dataset_file, paths)}: {len(named)} graphs, "
+        f"{sum(manifest['graphs'].values()):,} triples (total {timings['total']:.2f}s)"
+    )
+    return manifest
+
+
+def _validate(
+    data: Graph, shapes: Graph, ontology: Graph, paths: ProjectPaths, log: Callable[[str], None]
+) -> list[Violation]:
+    """The SHACL results that do not stop the build (severity Warning or Info).
+
+    :raises ValidationFailed: some result has severity Violation.
+    """
+    try:
+        results = validate(data, shapes, ontology, on_warning=lambda message: log(f"warning: {message}"))
+    except ShapesError as exc:
+        raise BuildError(f"{_show(paths.shapes_file, paths)}: {exc}") from exc
+    violations = [result for result in results if result.severity == "Violation"]
+    if violations:
+        raise ValidationFailed(violations, _show(paths.shapes_file, paths))
+    return results
+
+
+def _read_inputs(paths: ProjectPaths) -> dict[Path, bytes]:
+    """The bytes of the ontology, the shapes and each data file, read once: what is hashed is what is parsed.
+
+    :raises BuildError: a required input is missing, or a data file's name cannot name a graph.
+    """
+    data_files = paths.data_files()
+    if not data_files:
+        raise BuildError(f"{_show(paths.data_dir, paths)}: no *.ttl data files")
+    reserved = {ONTOLOGY_GRAPH, INFERRED_GRAPH}
+    for file in data_files:
+        if not _STEM.fullmatch(file.stem) or data_graph(file.stem) in reserved:
+            raise BuildError(
+                f"{_show(file, paths)}: the file name names the graph {data_graph(file.stem)}; use letters, "
+                "digits, '-', '_' and '.', and not 'ontology' or 'inferred'"
+            )
+    inputs = {}
+    for file in (paths.ontology_file, paths.shapes_file, *data_files):
+        try:
+            inputs[file] = file.read_bytes()
+        except OSError as exc:
+            raise BuildError(f"{_show(file, paths)}: {exc.strerror}") from exc
+    return inputs
+
+
+def _parse(file: Path, content: bytes, paths: ProjectPaths) -> Graph:
+    """One Turtle file; a syntax error says ``file:line: message`` and shows the line."""
+    try:
+        return Graph().parse(data=content, format="turtle", publicID=file.resolve().as_uri())
+    except BadSyntax as exc:
+        # rdflib's own message embeds a bytes repr of the context; its parts read better on their own.
+        line = exc.lines + 1
+        text = content.decode("utf-8", errors="replace").splitlines()
+        shown = f"\n    {text[line - 1].strip()}" if 0 < line <= len(text) else ""
+        raise BuildError(f"{_show(file, paths)}:{line}: {getattr(exc, '_why', exc)}{shown}") from exc
+    except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
+        raise BuildError(f"{_show(file, paths)}: {exc}") from exc
+
+
+def _fingerprint(inputs: dict[Path, bytes], paths: ProjectPaths) -> dict[str, Any]:
+    """What the output depends on: each input file's sha256 and the version of the code that builds it."""
+    return {
+        "inputs": {_show(file, paths): _sha256(content) for file, content in inputs.items()},
+        "code": _code_version(),
+    }
+
+
+def _code_version() -> dict[str, str]:
+    """The package and library versions, and a hash of the pipeline's own source (edits count as new code)."""
+    here = Path(__file__).parent
+    source = hashlib.sha256()
+    for module in _PIPELINE_MODULES:
+        source.update((here / module).read_bytes())
+    versions = {}
+    for distribution in ("collabkg", "rdflib", "owlrl", "pyshacl"):
+        try:
+            versions[distribution] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            versions[distribution] = "not installed"
+    return {**versions, "pipeline_sha256": source.hexdigest()}
+
+
+def _current_manifest(paths: ProjectPaths, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest, if the output was built from exactly these inputs and code and is intact; else None."""
+    try:
+        manifest = json.loads(paths.manifest_file.read_text(encoding="utf-8"))
+        current = (
+            manifest["format"] == MANIFEST_FORMAT
+            and all(manifest[key] == value for key, value in fingerprint.items())
+            and manifest["output"]["sha256"] == _sha256(paths.dataset_file.read_bytes())
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return manifest if current else None
+
+
+def _write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
+    """Write the named graphs as TriG; returns the file's sha256."""
+    dataset = new_dataset()
+    for name, graph in graphs.items():
+        target = dataset.graph(name)
+        target += graph
+    content = dataset.serialize(format="trig", encoding="utf-8")
+    _write_atomically(file, content)
+    return _sha256(content)
+
+
+def _write_atomically(file: Path, content: bytes) -> None:
+    """Write a temporary file beside ``file``, then rename it over: readers see the old or the new file."""
+    handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the output is for any user of the server
+        os.replace(temporary, file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _lock(build_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the build folder (released when the process ends, whatever happens)."""
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _lap(timings: dict[str, float], stage: str, since: float) -> float:
+    """Record the seconds since ``since`` as ``stage``'s time; returns now, the start of the next stage."""
+    now = time.perf_counter()
+    timings[stage] = round(now - since, 3)
+    return now
+
+
+def _show(file: Path, paths: ProjectPaths) -> str:
+    """A path relative to the project root when it is inside it, as people type it."""
+    try:
+        return file.relative_to(paths.root).as_posix()
+    except ValueError:
+        return str(file)
