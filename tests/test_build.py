@@ -1,0 +1,428 @@
+"""The build pipeline, run for real on small project trees: the real ontology, a few shapes, a little data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from collabkg.build import BuildError, ValidationFailed, build, ensure_built
+from collabkg.cli import main
+from collabkg.namespaces import CITO, CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, WD, data_graph
+from collabkg.paths import ProjectPaths
+from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
+
+#: rdflib 7.6's own TriG parser and serializer call Dataset API that rdflib itself deprecates (the warning is
+#: attributed to an rdflib module); a deprecated call from our code is attributed to us and still fails.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
+
+ONTOLOGY = Path(__file__).resolve().parents[1] / "ontology" / "collabkg.ttl"
+
+MODEL = Namespace(ID["model/"])
+STUDY = Namespace(ID["study/"])
+FINDING = Namespace(ID["finding/"])
+DETERMINANT = Namespace(ID["determinant/"])
+COUNTRY = Namespace(ID["country/"])
+REF_1 = STUDY["r/ref/1"]
+
+PREFIXES = """\
+@prefix ck: <https://w3id.org/collabkg/vocab#> .
+@prefix model: <https://w3id.org/collabkg/id/model/> .
+@prefix study: <https://w3id.org/collabkg/id/study/> .
+@prefix finding: <https://w3id.org/collabkg/id/finding/> .
+@prefix determinant: <https://w3id.org/collabkg/id/determinant/> .
+@prefix country: <https://w3id.org/collabkg/id/country/> .
+@prefix cito: <http://purl.org/spar/cito/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix wd: <http://www.wikidata.org/entity/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+#: One review with four models in a complexity chain d < c < b < a, a determinant, a finding and references.
+REVIEW = (
+    PREFIXES
+    + """
+study:r a ck:Review ; rdfs:label "A review" ; ck:coversCountry country:se ; ck:referenceCount 3 .
+<https://w3id.org/collabkg/id/study/r/ref/1> a ck:Reference ;
+    ck:referenceNumber 1 ; ck:inReferenceListOf study:r .
+<https://w3id.org/collabkg/id/study/r/ref/2> a ck:Reference ;
+    ck:referenceNumber 2 ; ck:inReferenceListOf study:r .
+
+model:a a ck:CollaborationModel ; rdfs:label "pooled budgets" ; ck:orientation ck:structuralOrientation ;
+    ck:organizationalLevel ck:macroLevel ; ck:identifiedIn study:r ; ck:moreComplexThan model:b .
+model:b a ck:CollaborationModel ; rdfs:label "co-location" ; ck:orientation ck:structuralOrientation ;
+    ck:organizationalLevel ck:mesoLevel ; ck:identifiedIn study:r ; ck:moreComplexThan model:c ;
+    ck:combinesWith model:c .
+model:c a ck:CollaborationModel ; rdfs:label "partnership" ; ck:orientation ck:structuralOrientation ;
+    ck:identifiedIn study:r ; ck:moreComplexThan model:d .
+model:d a ck:CollaborationModel ; rdfs:label "information exchange" ; ck:orientation ck:processOrientation ;
+    ck:organizationalLevel ck:microLevel ; ck:identifiedIn study:r .
+
+determinant:trust a ck:Determinant ; rdfs:label "trust" ; ck:identifiedIn study:r .
+finding:trust-helps a ck:Finding ; ck:polarity ck:facilitator ; ck:aboutDeterminant determinant:trust ;
+    ck:reportedIn study:r ; ck:section "Results" ; ck:quote "Trust helps." ;
+    cito:citesAsEvidence <https://w3id.org/collabkg/id/study/r/ref/1> .
+"""
+)
+
+COUNTRIES = (
+    PREFIXES
+    + """
+country:se a ck:Country ; rdfs:label "Sweden"@en ; ck:isoAlpha2 "SE" ; owl:sameAs wd:Q34 .
+"""
+)
+
+SHAPES = """\
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ck: <https://w3id.org/collabkg/vocab#> .
+@prefix cito: <http://purl.org/spar/cito/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix shape: <https://w3id.org/collabkg/shapes#> .
+
+shape:Finding a sh:NodeShape ; sh:targetClass ck:Finding ;
+    sh:property [ sh:path ck:polarity ; sh:minCount 1 ; sh:maxCount 1 ] ;
+    sh:property [ sh:path ck:reportedIn ; sh:minCount 1 ; sh:class ck:Study ] ;
+    sh:property [ sh:path cito:citesAsEvidence ; sh:class ck:Reference ] .
+
+shape:Model a sh:NodeShape ; sh:targetClass ck:CollaborationModel ;
+    sh:property [ sh:path rdfs:label ; sh:minCount 1 ; sh:message "a model has a label"@en ] .
+
+shape:Determinant a sh:NodeShape ; sh:targetClass ck:Determinant ;
+    sh:property [ sh:path [ sh:inversePath ck:aboutDeterminant ] ; sh:minCount 1 ;
+                  sh:message "a determinant has a finding about it" ] .
+
+shape:Reference a sh:NodeShape ; sh:targetClass ck:Reference ;
+    sh:sparql [
+        sh:message "reference number {?n} is beyond the {?count} references of its review" ;
+        sh:select \"\"\"
+            PREFIX ck: <https://w3id.org/collabkg/vocab#>
+            SELECT $this ?n ?count WHERE {
+                $this ck:referenceNumber ?n ; ck:inReferenceListOf/ck:referenceCount ?count .
+                FILTER (?n > ?count)
+            }\"\"\" ] .
+"""
+
+#: A finding without polarity citing a non-reference, a model without label, a reference out of range, a
+#: determinant without findings.
+BROKEN = (
+    PREFIXES
+    + """
+finding:no-polarity a ck:BarrierFinding ; ck:reportedIn study:r ; cito:citesAsEvidence model:a .
+model:nameless a ck:CollaborationModel .
+determinant:unused a ck:Determinant ; rdfs:label "unused" .
+<https://w3id.org/collabkg/id/study/r/ref/9> a ck:Reference ;
+    ck:referenceNumber 9 ; ck:inReferenceListOf study:r .
+"""
+)
+
+
+@pytest.fixture(autouse=True)
+def _build_dir_in_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tree builds into its own build/ folder, whatever the environment says."""
+    monkeypatch.delenv("COLLABKG_BUILD_DIR", raising=False)
+
+
+def make_tree(root: Path, **extra_data: str) -> ProjectPaths:
+    """A project tree: the real ontology, the shapes above, the review and countries, plus ``extra_data``."""
+    (root / "ontology").mkdir(parents=True)
+    shutil.copy(ONTOLOGY, root / "ontology" / "collabkg.ttl")
+    (root / "ontology" / "shapes.ttl").write_text(SHAPES, encoding="utf-8")
+    (root / "data").mkdir()
+    for name, text in {"review-r": REVIEW, "countries": COUNTRIES, **extra_data}.items():
+        (root / "data" / f"{name}.ttl").write_text(text, encoding="utf-8")
+    return ProjectPaths(root)
+
+
+def load(paths: ProjectPaths) -> Dataset:
+    dataset = Dataset()
+    dataset.parse(paths.dataset_file, format="trig")
+    return dataset
+
+
+def assert_no_output(paths: ProjectPaths) -> None:
+    """Neither output, nor a temporary file that a reader could mistake for one."""
+    assert not paths.dataset_file.exists()
+    assert not paths.manifest_file.exists()
+    assert [p.name for p in paths.build_dir.iterdir() if p.name != ".lock"] == []
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> ProjectPaths:
+    """One successful build, shared by the tests that only read its output."""
+    paths = make_tree(tmp_path_factory.mktemp("tree"))
+    build(paths)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def inferred(built: ProjectPaths) -> Graph:
+    return load(built).graph(INFERRED_GRAPH)
+
+
+# --- a good build -------------------------------------------------------------------------------------------
+
+
+def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: ProjectPaths) -> None:
+    dataset = load(built)
+    sizes = {g.identifier: len(g) for g in dataset.graphs() if len(g)}
+    assert set(sizes) == {ONTOLOGY_GRAPH, data_graph("review-r"), data_graph("countries"), INFERRED_GRAPH}
+    assert sizes[data_graph("countries")] == len(Graph().parse(data=COUNTRIES, format="turtle"))
+    assert sizes[ONTOLOGY_GRAPH] == len(Graph().parse(ONTOLOGY))
+
+    manifest = json.loads(built.manifest_file.read_text())
+    assert set(manifest["inputs"]) == {
+        "ontology/collabkg.ttl",
+        "ontology/shapes.ttl",
+        "data/countries.ttl",
+        "data/review-r.ttl",
+    }
+    assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
+    assert set(manifest["timings"]) == {"parse", "validate", "reason", "write", "total"}
+    assert {"collabkg", "rdflib", "owlrl", "pyshacl", "pipeline_sha256"} <= set(manifest["code"])
+
+
+def test_inferred_graph_holds_nothing_asserted_and_no_noise(built: ProjectPaths, inferred: Graph) -> None:
+    dataset = load(built)
+    asserted = [g for g in dataset.graphs() if g.identifier != INFERRED_GRAPH]
+    builtins = (str(RDF), str(RDFS), str(OWL), str(XSD))
+    assert len(inferred) > 0
+    for s, p, o in inferred:
+        assert not any((s, p, o) in g for g in asserted), (s, p, o)
+        assert not isinstance(s, Literal), (s, p, o)  # literal typing, literal sameAs
+        assert not str(s).startswith(builtins), (s, p, o)
+        assert not (s == o and str(p).startswith(builtins)), (s, p, o)  # x sameAs x, C subClassOf C
+        assert p not in (RDFS.domain, RDFS.range), (s, p, o)
+    objects = set(inferred.objects())
+    assert not objects & {OWL.Thing, OWL.Nothing, RDFS.Resource, RDFS.Datatype, OWL.Class, RDFS.Class}
+    assert not any(str(o).startswith(builtins) for o in objects)
+
+
+def test_inferred_graph_holds_the_real_consequences(inferred: Graph) -> None:
+    expected = [
+        # symmetric: b combinesWith c is asserted
+        (MODEL.c, CK.combinesWith, MODEL.b),
+        # transitive over the chain a > b > c > d
+        (MODEL.a, CK.moreComplexThan, MODEL.c),
+        (MODEL.a, CK.moreComplexThan, MODEL.d),
+        (MODEL.b, CK.moreComplexThan, MODEL.d),
+        # inverses
+        (MODEL.d, CK.lessComplexThan, MODEL.a),
+        (STUDY.r, CK.identifies, MODEL.a),
+        (DETERMINANT.trust, CK.hasFinding, FINDING["trust-helps"]),
+        (STUDY.r, CK.reports, FINDING["trust-helps"]),
+        (COUNTRY.se, CK.coveredBy, STUDY.r),
+        # classes defined by owl:hasValue restrictions
+        (MODEL.a, RDF.type, CK.StructuralModel),
+        (MODEL.a, RDF.type, CK.MacroLevelModel),
+        (MODEL.d, RDF.type, CK.ProcessModel),
+        (MODEL.d, RDF.type, CK.MicroLevelModel),
+        (FINDING["trust-helps"], RDF.type, CK.FacilitatorFinding),
+        # property chains
+        (MODEL.a, CK.identifiedInReviewCovering, COUNTRY.se),
+        (DETERMINANT.trust, CK.evidenceReference, REF_1),
+        (STUDY.r, CITO.citesAsEvidence, REF_1),
+        # superclasses and the structural models' second classification
+        (FINDING["trust-helps"], RDF.type, CK.Claim),
+        (MODEL.b, RDF.type, CK.InterorganizationalModel),
+        (STUDY.r, RDF.type, CK.Study),
+        # the sameAs link is mirrored...
+        (WD.Q34, OWL.sameAs, COUNTRY.se),
+    ]
+    missing = [t for t in expected if t not in inferred]
+    assert missing == []
+    # ...but statements are not copied onto the alias
+    assert (STUDY.r, CK.coversCountry, WD.Q34) not in inferred
+    assert (WD.Q34, RDF.type, CK.Country) not in inferred
+    # a model without orientation or level value is not classified by them
+    assert (MODEL.c, RDF.type, CK.MesoLevelModel) not in inferred
+
+
+# --- failures leave nothing behind --------------------------------------------------------------------------
+
+
+def test_malformed_turtle_names_file_line_and_parser_message_and_writes_nothing(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path, broken=PREFIXES + '\nmodel:x rdfs:label "unterminated ;\n')
+    line = (PREFIXES + "\n").count("\n") + 1
+
+    with pytest.raises(BuildError) as failure:
+        build(paths)
+
+    assert not isinstance(failure.value, ValidationFailed)
+    message = str(failure.value)
+    assert message.startswith(f"data/broken.ttl:{line}: ")
+    assert "newline found in string literal" in message
+    assert 'model:x rdfs:label "unterminated ;' in message
+    assert_no_output(paths)
+
+
+def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+    build(paths)
+    assert paths.dataset_file.exists()
+
+    (paths.data_dir / "countries.ttl").write_text(COUNTRIES + "country:no ck:isoAlpha2 .\n", encoding="utf-8")
+    with pytest.raises(BuildError, match=r"^data/countries\.ttl:\d+: "):
+        build(paths)
+    assert_no_output(paths)
+    # and nothing serves the old graph in the meantime
+    with pytest.raises(BuildError):
+        ensure_built(paths.root)
+    assert_no_output(paths)
+
+
+def test_shacl_violations_fail_with_a_sorted_readable_list_and_write_nothing(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path, broken=BROKEN)
+
+    with pytest.raises(ValidationFailed) as failure:
+        build(paths)
+
+    lines = str(failure.value).splitlines()
+    assert lines[0] == "5 SHACL violations of ontology/shapes.ttl:"
+    found = [(v.focus_node, v.path) for v in failure.value.violations]
+    assert found == [
+        ("<https://w3id.org/collabkg/id/study/r/ref/9>", None),
+        ("determinant:unused", "^ck:aboutDeterminant"),
+        ("finding:no-polarity", "cito:citesAsEvidence"),
+        ("finding:no-polarity", "ck:polarity"),
+        ("model:nameless", "rdfs:label"),
+    ]
+    assert lines[1:] == [f"  {v}" for v in failure.value.violations]
+    assert "reference number 9 is beyond the 3 references of its review [shape:Reference]" in lines[1]
+    assert lines[2] == (
+        "  determinant:unused ^ck:aboutDeterminant: a determinant has a finding about it"
+        " [shape:Determinant property ^ck:aboutDeterminant]"
+    )
+    assert lines[3].startswith("  finding:no-polarity cito:citesAsEvidence: ")
+    assert "model:a" in lines[3]  # the offending value
+    assert lines[4].startswith("  finding:no-polarity ck:polarity: Less than 1 values")
+    assert lines[4].endswith("[shape:Finding property ck:polarity]")
+    assert lines[5] == "  model:nameless rdfs:label: a model has a label [shape:Model property rdfs:label]"
+    assert_no_output(paths)
+
+
+def test_an_inconsistency_the_reasoner_finds_fails_the_build(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path, odd=PREFIXES + 'model:a ck:complexityRank "seven"^^xsd:positiveInteger .\n')
+
+    with pytest.raises(BuildError, match="inconsistent: Lexical value of the literal 'seven'"):
+        build(paths)
+    assert_no_output(paths)
+
+
+def test_a_missing_shapes_file_is_an_error(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+    paths.shapes_file.unlink()
+
+    with pytest.raises(BuildError, match=r"^ontology/shapes\.ttl: No such file"):
+        build(paths)
+
+
+@pytest.mark.parametrize("name", ["inferred", "ontology", "with space"])
+def test_a_data_file_name_that_cannot_name_its_graph_is_an_error(tmp_path: Path, name: str) -> None:
+    paths = make_tree(tmp_path, **{name: PREFIXES})
+
+    with pytest.raises(BuildError, match="the file name names the graph"):
+        build(paths)
+
+
+# --- rebuild only when an input changed ---------------------------------------------------------------------
+
+
+def test_ensure_built_rebuilds_only_when_an_input_changed(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+
+    assert ensure_built(tmp_path) == paths.dataset_file
+    first = (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns)
+
+    # same content: no rebuild, even when a file is touched
+    os.utime(paths.data_dir / "review-r.ttl")
+    ensure_built(tmp_path)
+    assert (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns) == first
+
+    # new content: rebuilt, and the new triple is served
+    with open(paths.data_dir / "review-r.ttl", "a", encoding="utf-8") as data:
+        data.write('model:d skos:altLabel "info exchange" .\n')
+    ensure_built(tmp_path)
+    manifest = json.loads(paths.manifest_file.read_text())
+    assert manifest["inputs"] != json.loads(first[0])["inputs"]
+    assert manifest["inputs"]["data/review-r.ttl"] != json.loads(first[0])["inputs"]["data/review-r.ttl"]
+    assert (MODEL.d, SKOS.altLabel, Literal("info exchange")) in load(paths).graph(data_graph("review-r"))
+
+
+def test_a_build_from_other_code_or_a_damaged_output_is_not_current(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+    assert build(paths).rebuilt
+
+    manifest = json.loads(paths.manifest_file.read_text())
+    manifest["code"]["pipeline_sha256"] = "0" * 64
+    paths.manifest_file.write_text(json.dumps(manifest))
+    assert build(paths).rebuilt
+
+    with open(paths.dataset_file, "a", encoding="utf-8") as dataset:
+        dataset.write("\n")
+    assert build(paths).rebuilt
+    assert not build(paths).rebuilt
+    assert build(paths, force=True).rebuilt
+
+
+def test_build_result_reports_graph_sizes_and_timings(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+
+    fresh = build(paths)
+    again = build(paths)
+
+    assert (fresh.rebuilt, again.rebuilt) == (True, False)
+    assert fresh.graphs == again.graphs == json.loads(paths.manifest_file.read_text())["graphs"]
+    assert fresh.graphs[str(INFERRED_GRAPH)] > 0
+    assert fresh.timings["total"] >= fresh.timings["reason"] > 0
+
+
+# --- the command --------------------------------------------------------------------------------------------
+
+
+def run_build(paths: ProjectPaths, *args: str):
+    return CliRunner().invoke(main, ["--root", str(paths.root), "build", *args])
+
+
+def test_cli_build_prints_progress_per_stage_and_exits_0(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+
+    result = run_build(paths)
+
+    assert result.exit_code == 0, result.output
+    stages = [line.split()[0] for line in result.stderr.splitlines()]
+    assert stages == ["parse", "validate", "reason", "write"]
+    assert "ontology 5" in result.stderr  # the ontology's triple count, several hundred
+    assert "2 data files" in result.stderr
+    assert "triples inferred" in result.stderr
+    assert paths.dataset_file.exists()
+
+    again = run_build(paths)
+    assert again.exit_code == 0
+    assert again.stderr.startswith("up to date: build/collabkg.trig")
+
+
+def test_cli_build_exits_1_on_violations_and_lists_them(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path, broken=BROKEN)
+
+    result = run_build(paths)
+
+    assert result.exit_code == 1
+    assert "5 SHACL violations of ontology/shapes.ttl:" in result.stderr
+    assert "  model:nameless rdfs:label: a model has a label" in result.stderr
+    assert not paths.dataset_file.exists()
+
+
+def test_cli_build_exits_2_on_malformed_turtle(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path, broken=PREFIXES + "model:x ck:combinesWith nope:y .\n")
+
+    result = run_build(paths)
+
+    assert result.exit_code == 2
+    line = PREFIXES.count("\n") + 1
+    assert f'error: data/broken.ttl:{line}: Prefix "nope:" not bound' in result.stderr
+    assert not paths.dataset_file.exists()
