@@ -1,0 +1,157 @@
+"""Fixtures: an app per test over a tiny dataset (tests/data/), and real servers in subprocesses.
+
+Nothing here reads the project's data/ or build/: tests serve their own files through ``DATASET_FILES`` (the
+app) or ``collabkg serve --graph IRI FILE`` (live servers), so they pass whatever state the graph is in.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from collabkg import create_app
+from collabkg.store import DatasetSource
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from rdflib import Dataset, Graph, URIRef
+
+DATA = Path(__file__).parent / "data"
+EX = "http://example.org/"
+#: The fixture dataset: three named graphs; ``extra`` repeats one triple of ``orgs``.
+FIXTURE_GRAPHS: dict[URIRef, Path] = {
+    URIRef(EX + name): DATA / f"{name}.ttl" for name in ("people", "orgs", "extra")
+}
+#: Distinct triples of the union of the fixture graphs (the default graph): 11 + 4 + 2, one of them shared.
+FIXTURE_UNION_SIZE = 16
+
+
+def fixture_config(**overrides: Any) -> dict[str, Any]:
+    """App configuration serving the fixture graphs, with ``overrides``."""
+    return {
+        "TESTING": True,
+        "DATASET_FILES": [DatasetSource(path, graph) for graph, path in FIXTURE_GRAPHS.items()],
+        **overrides,
+    }
+
+
+@pytest.fixture
+def make_app() -> Callable[..., Flask]:
+    """Build an app over the fixture graphs with configuration overrides: ``make_app(QUERY_TIMEOUT=1)``."""
+    return lambda **overrides: create_app(fixture_config(**overrides))
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def dataset_snapshot(app: Flask) -> set[tuple[Any, ...]]:
+    """Every quad the app serves: compare before and after to prove requests changed nothing."""
+    return set(app.extensions["collabkg.store"].dataset.quads((None, None, None, None)))
+
+
+def parse_rdf(data: bytes | str, rdflib_format: str) -> Graph:
+    """Parse a graph response; quad formats give their default graph (where a query's triples go).
+
+    rdflib 7.6's own JSON-LD, TriG and N-Quads parsers call APIs it deprecates; those warnings are rdflib's
+    business, not a failure of the response under test.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if rdflib_format in ("trig", "nquads"):
+            return Dataset().parse(data=data, format=rdflib_format).default_graph
+        return Graph().parse(data=data, format=rdflib_format)
+
+
+# --- Live servers -------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A ``collabkg serve`` process on a loopback port."""
+
+    url: str
+    log: Path
+
+    @property
+    def endpoint(self) -> str:
+        return self.url + "/sparql"
+
+
+@contextmanager
+def serve_graphs(
+    graphs: Mapping[str, Path], log_dir: Path, *, timeout: float | None = None, workers: int = 2
+) -> Iterator[LiveServer]:
+    """Run ``collabkg serve --graph IRI FILE ...`` on a free port until the block ends; wait until it answers.
+
+    The server's output goes to a log file (a pipe nobody reads would fill up and block it).
+    """
+    port = free_port()
+    args = [sys.executable, "-c", "from collabkg.cli import main; main()", "serve", "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--workers", str(workers)]
+    for iri, path in graphs.items():
+        args += ["--graph", str(iri), str(path)]
+    if timeout is not None:
+        args += ["--timeout", str(timeout)]
+    log = log_dir / f"server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_until_healthy(server, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(server: LiveServer, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            pytest.fail(f"collabkg serve exited with {process.returncode}:\n{server.log.read_text()}")
+        try:
+            with urllib.request.urlopen(server.url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    pytest.fail(f"collabkg serve did not answer /healthz within {seconds} s:\n{server.log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real server (gunicorn, two workers) over the fixture graphs, shared by the live tests."""
+    with serve_graphs(FIXTURE_GRAPHS, tmp_path_factory.mktemp("live")) as server:
+        yield server
