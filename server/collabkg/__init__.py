@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import sparql
+from . import canned, sparql
 from .build import ensure_built
 from .paths import default_root
 from .store import DatasetSource, load_store
@@ -53,4 +53,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["collabkg.store"] = load_store(sources)
 
     sparql.init_app(app)
+    canned.init_app(app)
     return app

@@ -12,12 +12,15 @@ from pathlib import Path
 import click
 from rdflib import URIRef
 
-from .build import BuildError, ValidationFailed, build
+from .build import BuildError, ValidationFailed, build, ensure_built
+from .formats import serialize
 from .paths import project_paths
-from .store import DatasetSource
+from .store import DatasetSource, load_store
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
+#: The command line's queries are the user's own: no size cap (the engine reads one row past its limit).
+_NO_LIMIT = sys.maxsize - 1
 
 
 class _Group(click.Group):
@@ -108,3 +111,65 @@ def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeo
     except BuildError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+
+
+@main.command("query")
+@click.argument("name")
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter of the query (repeatable)."
+)
+@click.option(
+    "--endpoint", metavar="URL", help="Run against this SPARQL endpoint instead of the local build."
+)
+@click.option(
+    "--format",
+    "format_name",
+    default=None,
+    help="Result format: json, xml, csv, tsv (default) for rows; ttl (default), jsonld, rdf for graphs.",
+)
+@click.pass_obj
+def query_cmd(
+    paths, name: str, params: tuple[str, ...], endpoint: str | None, format_name: str | None
+) -> None:
+    """Run the canned query NAME (a file of queries/, without .rq) and print its result.
+
+    Locally it answers from the build output (building first when an input changed); with --endpoint, from any
+    SPARQL endpoint holding the graph (the same query, the parameters sent as a VALUES clause).
+    """
+    from .canned import ParameterError, QueryFileError, load_queries, output_formats, run_remote
+
+    try:
+        query = load_queries(paths.queries_dir).get(name)
+    except QueryFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if query is None:
+        raise click.BadParameter(f"no canned query {name!r} in {paths.queries_dir}", param_hint="NAME")
+    offered = output_formats(query.form)
+    fmt = next(
+        (
+            f
+            for f in offered
+            if f.matches(format_name or ("tsv" if query.form in ("SELECT", "ASK") else "ttl"))
+        ),
+        None,
+    )
+    if fmt is None:
+        raise click.BadParameter(f"one of {', '.join(f.name for f in offered)}", param_hint="--format")
+    pairs = dict(param.partition("=")[::2] for param in params)
+    try:
+        bindings = query.bindings(pairs)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc), param_hint="--param") from exc
+    if endpoint:
+        try:
+            data = run_remote(query, bindings, endpoint, fmt)
+        except Exception as exc:  # SPARQLWrapper and urllib raise many types; all mean "the endpoint failed"
+            raise click.ClickException(f"{endpoint}: {exc}") from exc
+    else:
+        try:
+            store = load_store([DatasetSource(ensure_built(paths.root))])
+        except BuildError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+        data = serialize(query.run(store.dataset, bindings, limit=_NO_LIMIT).result, fmt)
+    click.echo(data.decode("utf-8"), nl=False)

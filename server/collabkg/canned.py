@@ -1,0 +1,424 @@
+"""Canned queries: the questions researchers ask, ready to run, one ``.rq`` file each in ``queries/``.
+
+A file is a standalone SPARQL query with a ``#+`` comment header that this module reads (the grammar is in
+``queries/README.md``): a summary, a description, the parameters and examples. The file name is the query's
+stable id and its URL slug. Every file is parsed and checked once, when the app starts; a broken file stops
+the start-up with its name (:class:`QueryFileError`), so a typo never reaches a researcher as a 500.
+
+Parameters are the query's ``?_name`` variables. A request gives ``name=value``; the value is parsed into an
+RDF term of the declared type and bound before evaluation (``initBindings``), never spliced into the query
+text, so no value can change what the query does. A bad value is a :class:`ParameterError` naming it.
+
+The same files run against any SPARQL endpoint (``collabkg query --endpoint``): there the protocol has no
+bindings, so :meth:`CannedQuery.remote_text` appends a ``VALUES`` clause holding the parsed, validated terms
+written by rdflib. That is equivalent to pre-binding as long as each parameter occurs in a triple pattern of
+the query's main pattern, which the README asks of every canned query and a test checks for each.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from rdflib import XSD, Dataset, Literal, URIRef
+from rdflib.term import Node
+from SPARQLWrapper import SPARQLWrapper
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
+
+from . import engine, formats, sparql
+from .namespaces import ID, PREFIXES
+
+__all__ = [
+    "CannedQuery",
+    "ParameterError",
+    "QueryFileError",
+    "init_app",
+    "load_queries",
+    "parse_query_file",
+]
+
+#: Keys of ``#+ key: value`` header lines.
+HEADER_KEYS = ("summary", "description", "param", "example")
+#: Types a parameter can take, and the RDF term each value becomes.
+PARAM_TYPES = ("iri", "string", "integer")
+#: Request parameters with a meaning of their own, which no query parameter may shadow.
+RESERVED_NAMES = frozenset({"format"})
+
+_HEADER = re.compile(r"#\+\s?(?P<key>[a-z]+):\s*(?P<value>.*)$")
+_CONTINUATION = re.compile(r"#\+\s{2,}(?P<value>\S.*)$")
+_PARAM_NAME = re.compile(r"_[a-z][A-Za-z0-9]*")
+_KIND = re.compile(r"[a-z][a-z0-9-]*")
+_QUERY_FILE = re.compile(r"[a-z0-9][a-z0-9-]*\.rq")
+#: Characters an IRI may not hold (RFC 3987: controls, space, ``<>"{}|\^```), and the apostrophe, which it may
+#: but no IRI of this graph does: a quote in a parameter is an injection probe, and is answered as one (400).
+_IRI_FORBIDDEN = re.compile(r"[\x00-\x20<>\"'{}|\\^`]")
+_IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+class QueryFileError(Exception):
+    """A canned query file is malformed; the message starts with its path."""
+
+
+class ParameterError(ValueError):
+    """A request gave a parameter that is missing, unknown or of the wrong type; the message names it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"parameter '{name}': {message}")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter: ``#+ param: _name type default kind description``."""
+
+    #: The query variable without ``?``, starting with ``_`` (``_model``).
+    variable: str
+    type: str
+    #: The value used when the request gives none; ``None`` when the parameter is required or optional.
+    default: str | None
+    #: Whether the query runs with the variable unbound when the request gives no value (default ``*``).
+    optional: bool
+    #: The resource kind (``model``, ``determinant``, ``study``...): an ``iri`` value may then be a bare slug.
+    kind: str | None
+    description: str
+
+    @property
+    def name(self) -> str:
+        """The name requests use: the variable without its leading underscore."""
+        return self.variable[1:]
+
+    @property
+    def required(self) -> bool:
+        return self.default is None and not self.optional
+
+    def parse(self, raw: str) -> Node:
+        """The RDF term a request's value stands for.
+
+        An ``iri`` is a full IRI (with or without ``<>``), a prefixed name of the graph's prefixes
+        (``model:partnership``, ``ck:microLevel``) or, for a parameter with a kind, the bare slug
+        (``partnership``). A value of a kind must name a resource of that kind.
+
+        :raises ParameterError: the value is not of the parameter's type.
+        """
+        value = raw.strip()
+        if self.type == "integer":
+            if not _INTEGER.fullmatch(value):
+                raise ParameterError(self.name, f"expected an integer, got {raw!r}")
+            return Literal(int(value), datatype=XSD.integer)
+        if self.type == "string":
+            return Literal(value)
+        return self._parse_iri(value)
+
+    def _parse_iri(self, value: str) -> URIRef:
+        if value.startswith("<") and value.endswith(">"):
+            value = value[1:-1]
+        base = str(ID[f"{self.kind}/"]) if self.kind else None
+        prefix, colon, local = value.partition(":")
+        if colon and prefix in PREFIXES and not local.startswith("//"):
+            value = PREFIXES[prefix] + local
+        elif base and not colon:
+            value = base + value
+        if not value or _IRI_FORBIDDEN.search(value) or not _IRI_SCHEME.match(value):
+            raise ParameterError(
+                self.name, f"expected an IRI, a prefixed name{' or a slug' if base else ''}, got {value!r}"
+            )
+        if base and not value.startswith(base):
+            raise ParameterError(
+                self.name, f"expected a resource of kind '{self.kind}' ({base}...), got {value!r}"
+            )
+        return URIRef(value)
+
+    def describe(self) -> dict[str, object]:
+        """The parameter as the query listing shows it."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "required": self.required,
+            "kind": self.kind,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class CannedQuery:
+    """One parsed, checked ``.rq`` file."""
+
+    name: str
+    path: Path
+    summary: str
+    description: str
+    params: tuple[Param, ...]
+    #: Request query strings (``model=co-location``) that the listing offers as examples.
+    examples: tuple[str, ...]
+    text: str
+    prepared: engine.PreparedQuery = field(repr=False)
+
+    @property
+    def form(self) -> str:
+        return self.prepared.form
+
+    def bindings(self, args: Mapping[str, str]) -> dict[str, Node]:
+        """The variable bindings for a request's parameters, defaults filled in.
+
+        :raises ParameterError: a required parameter is missing, a value is ill-typed, or a name is unknown.
+        """
+        known = {param.name: param for param in self.params}
+        for name in args:
+            if name not in known and name not in RESERVED_NAMES:
+                listing = ", ".join(known) or "none"
+                raise ParameterError(name, f"unknown parameter (this query takes: {listing})")
+        bound: dict[str, Node] = {}
+        for param in self.params:
+            raw = args.get(param.name, param.default)
+            if raw is None or not raw.strip():
+                if param.required:
+                    raise ParameterError(param.name, "required, and missing")
+                continue
+            bound[param.variable] = param.parse(raw)
+        return bound
+
+    def remote_text(self, bindings: Mapping[str, Node]) -> str:
+        """The query as text for an endpoint that knows nothing of bindings: a ``VALUES`` clause appended.
+
+        The terms are the parsed ones (:meth:`Param.parse` admits no character that could leave an IRI),
+        written by rdflib, so the clause holds data only.
+        """
+        if not bindings:
+            return self.text
+        variables = " ".join(f"?{name}" for name in bindings)
+        values = " ".join(term.n3() for term in bindings.values())
+        return f"{self.text.rstrip()}\nVALUES ({variables}) {{ ({values}) }}\n"
+
+    def run(self, dataset: Dataset, bindings: Mapping[str, Node], *, limit: int) -> engine.Answer:
+        """Evaluate on a local dataset (the command line's; the server goes through :func:`sparql.answer`)."""
+        return engine.evaluate(dataset, self.prepared, init_bindings=bindings, limit=limit)
+
+    def describe(self) -> dict[str, object]:
+        """The query as the listing shows it."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "description": self.description,
+            "form": self.form,
+            "params": [param.describe() for param in self.params],
+            "examples": list(self.examples),
+        }
+
+
+def parse_query_file(path: Path) -> CannedQuery:
+    """Read, parse and check one canned query file.
+
+    :raises QueryFileError: the header breaks the grammar, the query does not parse, or the ``?_name``
+        variables and the declared parameters disagree.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryFileError(f"{path}: {exc}") from exc
+    if not _QUERY_FILE.fullmatch(path.name):
+        raise QueryFileError(f"{path}: a query file name is lowercase letters, digits and '-', ending in .rq")
+    header = _parse_header(text, path)
+    if "summary" not in header:
+        raise QueryFileError(f"{path}: no '#+ summary:' line")
+    params = tuple(_parse_param(line, path) for line in header.get("param", []))
+    try:
+        prepared = engine.prepare(text)
+    except engine.QueryError as exc:
+        raise QueryFileError(f"{path}: {exc}") from exc
+    declared = {param.variable for param in params}
+    used = set(re.findall(r"[?$](_[A-Za-z0-9]+)", _strip_comments(text)))
+    if declared - used:
+        raise QueryFileError(f"{path}: parameter(s) {sorted(declared - used)} not used in the query")
+    if used - declared:
+        raise QueryFileError(
+            f"{path}: variable(s) {sorted(used - declared)} start with '_' but are not declared"
+        )
+    query = CannedQuery(
+        name=path.stem,
+        path=path,
+        summary=header["summary"][0],
+        description=" ".join(header.get("description", [])),
+        params=params,
+        examples=tuple(header.get("example", [])),
+        text=text,
+        prepared=prepared,
+    )
+    for example in query.examples:
+        try:
+            query.bindings(dict(pair.partition("=")[::2] for pair in example.split("&")))
+        except ParameterError as exc:
+            raise QueryFileError(f"{path}: example {example!r}: {exc}") from exc
+    return query
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def _parse_header(text: str, path: Path) -> dict[str, list[str]]:
+    """The ``#+`` lines by key; a continuation line (``#+`` and two or more spaces) extends the one before."""
+    header: dict[str, list[str]] = {}
+    last: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#+"):
+            last = None
+            continue
+        continued = _CONTINUATION.match(line)
+        if continued and last is not None:
+            header[last][-1] += " " + continued["value"].strip()
+            continue
+        match = _HEADER.match(line)
+        if not match or match["key"] not in HEADER_KEYS:
+            raise QueryFileError(
+                f"{path}:{number}: not a header line ('#+ key: value', key one of {HEADER_KEYS})"
+            )
+        key, value = match["key"], match["value"].strip()
+        if key in ("summary", "description") and key in header:
+            raise QueryFileError(f"{path}:{number}: a second '#+ {key}:' line")
+        header.setdefault(key, []).append(value)
+        last = key
+    return header
+
+
+def _parse_param(line: str, path: Path) -> Param:
+    """``_name type default kind description``: default ``-`` is required, ``*`` optional; kind ``-`` none."""
+    try:
+        fields = shlex.split(line)
+    except ValueError as exc:
+        raise QueryFileError(f"{path}: param {line!r}: {exc}") from exc
+    if len(fields) < 4:
+        raise QueryFileError(f"{path}: param {line!r}: expected '_name type default kind [description]'")
+    variable, type_, default, kind = fields[:4]
+    if not _PARAM_NAME.fullmatch(variable) or variable[1:] in RESERVED_NAMES:
+        raise QueryFileError(
+            f"{path}: param {variable!r}: a name is '_' then a lowercase letter, not '_format'"
+        )
+    if type_ not in PARAM_TYPES:
+        raise QueryFileError(f"{path}: param {variable}: type {type_!r} is not one of {PARAM_TYPES}")
+    if kind != "-" and (type_ != "iri" or not _KIND.fullmatch(kind)):
+        raise QueryFileError(f"{path}: param {variable}: a kind ({kind!r}) is a lowercase word, for an iri")
+    param = Param(
+        variable=variable,
+        type=type_,
+        default=None if default in ("-", "*") else default,
+        optional=default == "*",
+        kind=None if kind == "-" else kind,
+        description=" ".join(fields[4:]),
+    )
+    if param.default is not None:
+        try:
+            param.parse(param.default)
+        except ParameterError as exc:
+            raise QueryFileError(f"{path}: default of {exc}") from exc
+    return param
+
+
+def load_queries(folder: Path) -> dict[str, CannedQuery]:
+    """Every ``*.rq`` file directly in ``folder`` (not ``checks/``), by name.
+
+    :raises QueryFileError: some file is malformed (the first, in name order, is reported).
+    """
+    return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"))}
+
+
+#: The ``format=`` names the command line offers, per query form, and how SPARQLWrapper asks for each.
+SPARQLWRAPPER_FORMATS: dict[str, str] = {
+    "json": "json",
+    "xml": "xml",
+    "csv": "csv",
+    "tsv": "tsv",
+    "ttl": "turtle",
+    "jsonld": "json-ld",
+    "rdf": "rdf+xml",
+}
+
+
+def output_formats(form: str) -> list[formats.Format]:
+    """The formats a query of this form can be written in both locally and by a remote endpoint."""
+    return [fmt for fmt in formats.FORMATS_BY_QUERY_FORM[form] if fmt.name in SPARQLWRAPPER_FORMATS]
+
+
+def run_remote(query: CannedQuery, bindings: Mapping[str, Node], endpoint: str, fmt: formats.Format) -> bytes:
+    """Run a canned query on any SPARQL endpoint through SPARQLWrapper; the endpoint's bytes, as sent.
+
+    :raises SPARQLWrapper.SPARQLExceptions.SPARQLWrapperException: the endpoint refused the query.
+    :raises urllib.error.URLError: the endpoint could not be reached.
+    """
+    client = SPARQLWrapper(endpoint, returnFormat=SPARQLWRAPPER_FORMATS[fmt.name])
+    client.setQuery(query.remote_text(bindings))
+    return client.query().response.read()
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------------
+
+blueprint = Blueprint("canned", __name__)
+
+#: Listings: a browser gets HTML, anything else JSON.
+LISTING_FORMATS = (formats.SPARQL_JSON, formats.HTML)
+
+
+def queries() -> dict[str, CannedQuery]:
+    """The canned queries of the running app."""
+    return current_app.extensions["collabkg.canned"]
+
+
+def init_app(app: Flask) -> None:
+    """Load ``queries/*.rq`` of the project (``CANNED_QUERIES_DIR`` overrides) and register the routes.
+
+    :raises QueryFileError: a query file is malformed: the app does not start.
+    """
+    folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
+    app.extensions["collabkg.canned"] = load_queries(Path(folder))
+    app.register_blueprint(blueprint)
+
+
+def _single_values() -> dict[str, str]:
+    """The request's parameters; one given twice is ambiguous, so it is refused rather than guessed.
+
+    :raises ParameterError: a parameter other than ``format`` is repeated.
+    """
+    for name, values in request.args.lists():
+        if len(values) > 1 and name not in RESERVED_NAMES:
+            raise ParameterError(name, "given more than once")
+    return request.args.to_dict()
+
+
+@blueprint.get("/queries")
+def list_queries() -> Response:
+    """The canned queries: HTML for a browser, JSON otherwise."""
+    choice = formats.negotiate(LISTING_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
+    listing = [
+        {**query.describe(), "url": url_for("canned.run_query", name=query.name, _external=True)}
+        for query in queries().values()
+    ]
+    if choice.format is formats.HTML:
+        body = render_template("queries.html", queries=listing)
+        return Response(body, mimetype="text/html")
+    return current_app.response_class(
+        current_app.json.dumps({"queries": listing}), mimetype="application/json"
+    )
+
+
+@blueprint.get("/queries/<name>")
+def run_query(name: str) -> Response:
+    """Run one canned query with the request's parameters, negotiated and written as ``/sparql`` does."""
+    query = queries().get(name)
+    if query is None:
+        raise NotFound(f"No canned query named {name!r}; GET /queries lists them.")
+    try:
+        bindings = query.bindings(_single_values())
+    except ParameterError as exc:
+        raise BadRequest(str(exc)) from exc
+    return sparql.answer(
+        query.prepared, requested_formats=request.args.getlist("format"), init_bindings=bindings
+    )
+
+
+for _error in (HTTPException, *(cls for cls, _ in sparql.STATUS_OF_ERROR)):
+    blueprint.register_error_handler(_error, sparql._error_response)

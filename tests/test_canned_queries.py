@@ -1,0 +1,532 @@
+"""Canned queries over the real built graph: each returns the answers the seed texts give.
+
+The app is the real one (``create_app``) serving the project's own build, built once into a temporary folder;
+requests go through Flask's test client, and the command line through click's runner. The remote path runs
+against a real HTTP server on a loopback port, through SPARQLWrapper.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from collabkg import create_app
+from collabkg.build import build
+from collabkg.canned import QueryFileError, load_queries, parse_query_file
+from collabkg.cli import main
+from collabkg.paths import ProjectPaths
+from collabkg.store import DatasetSource
+from flask import Flask
+from flask.testing import FlaskClient
+from rdflib import RDFS, Dataset, Literal, URIRef
+from werkzeug.serving import make_server
+
+# rdflib 7.6's TriG parser (which loads the build for the app) calls Dataset API rdflib itself deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
+
+ROOT = Path(__file__).resolve().parents[1]
+ID = "https://w3id.org/collabkg/id/"
+CK = "https://w3id.org/collabkg/vocab#"
+GRAPH = "https://w3id.org/collabkg/graph/"
+ANDERSSON = ID + "study/andersson-2011"
+
+#: Every canned query the project ships; a new file must be added here, with a test of its answers.
+SHIPPED = {
+    "combining-models",
+    "corroborated-findings",
+    "determinant-findings",
+    "determinants",
+    "hybrid-models",
+    "models",
+    "models-by-level",
+    "models-by-orientation",
+    "most-cited-references",
+    "resource",
+    "review-countries",
+    "screening-flow",
+}
+
+
+@pytest.fixture(scope="module")
+def dataset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real project built once into a temporary folder (the shared build folder is left alone)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
+    try:
+        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def app(dataset_file: Path) -> Flask:
+    """One app for the module: no request can change it (the injection tests check exactly that)."""
+    return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(dataset_file)]})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def rows(client: FlaskClient, url: str) -> list[dict[str, str]]:
+    """The query's result as SPARQL CSV rows (IRIs and lexical forms), asserting it answered 200."""
+    response = client.get(url, headers={"Accept": "text/csv"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def column(table: list[dict[str, str]], name: str) -> list[str]:
+    return [row[name] for row in table]
+
+
+def model(slug: str) -> str:
+    return ID + "model/" + slug
+
+
+# --- Listing ------------------------------------------------------------------------------------------------
+
+
+def test_listing_is_json_for_programs(client: FlaskClient) -> None:
+    response = client.get("/queries", headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    listing = {query["name"]: query for query in response.get_json()["queries"]}
+    assert set(listing) == SHIPPED
+    combining = listing["combining-models"]
+    assert combining["url"] == "http://localhost/queries/combining-models"
+    assert combining["form"] == "SELECT"
+    assert combining["params"] == [
+        {
+            "name": "model",
+            "type": "iri",
+            "default": "co-location",
+            "required": False,
+            "kind": "model",
+            "description": "The model whose combinations to list.",
+        }
+    ]
+    assert "model=co-location" in combining["examples"]
+    assert listing["resource"]["params"][0]["required"] is True
+
+
+def test_listing_is_html_for_browsers(client: FlaskClient) -> None:
+    response = client.get("/queries", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert '<section id="screening-flow">' in page
+    assert "A review&#39;s literature search and screening flow" in page
+    assert 'href="http://localhost/queries/combining-models?model=co-location"' in page
+
+
+# --- Answers ------------------------------------------------------------------------------------------------
+
+
+def test_models_with_rank_and_description(client: FlaskClient) -> None:
+    table = rows(client, "/queries/models")
+    ranked = [(row["label"], row["rank"]) for row in table if row["rank"]]
+    assert ranked == [
+        ("Information exchange", "1"),
+        ("Case coordination", "2"),
+        ("Interagency meetings", "3"),
+        ("Multidisciplinary teams", "4"),
+        ("Partnership", "5"),
+        ("Co-location", "6"),
+        ("Pooled budgets", "7"),
+    ]
+    unranked = {row["model"] for row in table[7:]}
+    assert unranked == {
+        model(slug)
+        for slug in (
+            "placement-schemes",
+            "multi-agency-teams",
+            "case-care-management",
+            "strategic-level-working",
+        )
+    }
+    assert all(row["description"] for row in table)
+    assert table[0]["description"].endswith("The simplest model of collaboration.")
+    assert table[0]["review"] == ANDERSSON
+
+
+def test_co_location_combines_with_partnership_by_inference(client: FlaskClient) -> None:
+    table = rows(client, "/queries/combining-models?model=co-location")
+    assert {(row["other"], row["status"]) for row in table} == {
+        (model("partnership"), "inferred"),
+        (model("multidisciplinary-teams"), "inferred"),
+    }
+
+
+def test_partnership_combinations_are_asserted(client: FlaskClient) -> None:
+    table = rows(client, "/queries/combining-models?model=model:partnership")
+    assert {(row["label"], row["status"]) for row in table} == {
+        ("Co-location", "asserted"),
+        ("Pooled budgets", "asserted"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("orientation", "expected"),
+    [
+        ("ck:structuralOrientation", {"case-coordination", "partnership", "co-location", "pooled-budgets"}),
+        (
+            "ck:processOrientation",
+            {"information-exchange", "interagency-meetings", "multidisciplinary-teams"},
+        ),
+    ],
+)
+def test_models_by_orientation(client: FlaskClient, orientation: str, expected: set[str]) -> None:
+    table = rows(client, f"/queries/models-by-orientation?orientation={orientation}")
+    assert set(column(table, "model")) == {model(slug) for slug in expected}
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        (
+            "ck:microLevel",
+            {"information-exchange", "case-coordination", "interagency-meetings", "multidisciplinary-teams"},
+        ),
+        ("ck:mesoLevel", {"partnership", "co-location", "pooled-budgets"}),
+        ("ck:macroLevel", {"partnership", "pooled-budgets"}),
+    ],
+)
+def test_models_by_level(client: FlaskClient, level: str, expected: set[str]) -> None:
+    table = rows(client, f"/queries/models-by-level?level={level}")
+    assert set(column(table, "model")) == {model(slug) for slug in expected}
+
+
+def test_determinants_with_their_findings(client: FlaskClient) -> None:
+    table = rows(client, "/queries/determinants")
+    trust = {
+        (row["polarityLabel"], row["finding"].rsplit("/", 1)[1])
+        for row in table
+        if row["determinant"] == ID + "determinant/trust"
+    }
+    assert trust == {
+        ("facilitator", "andersson-2011-trust-1"),
+        ("facilitator", "andersson-2011-trust-2"),
+        ("facilitator", "andersson-2011-trust-3"),
+        ("facilitator", "andersson-2011-trust-4"),
+        ("barrier", "andersson-2011-trust-5"),
+    }
+    labels = set(column(table, "determinantLabel"))
+    assert {"Communication", "Trust", "Territoriality", "Common ground", "Commitment", "Leadership"} <= labels
+    assert "Rules and regulations" in labels
+
+
+def test_references_cited_for_trust_facilitators(client: FlaskClient) -> None:
+    table = rows(client, "/queries/determinant-findings?determinant=trust&polarity=ck:facilitator")
+    assert sorted({int(n) for n in column(table, "number")}) == [24, 28, 49, 53, 56, 57]
+    assert {row["finding"].rsplit("-", 1)[1] for row in table} == {"1", "2", "3", "4"}
+    assert set(column(table, "polarity")) == {CK + "facilitator"}
+    assert all(row["section"] == "Results / Barriers and facilitators" and row["quote"] for row in table)
+
+
+def test_findings_about_trust_of_any_polarity(client: FlaskClient) -> None:
+    table = rows(client, "/queries/determinant-findings?determinant=trust")
+    barrier = [row for row in table if row["finding"].endswith("trust-5")]
+    # "A lack of trust ... may lead to suspicion and territorial behavior." cites no reference.
+    assert barrier == [
+        {
+            **barrier[0],
+            "polarity": CK + "barrier",
+            "reference": "",
+            "number": "",
+        }
+    ]
+    assert len({row["finding"] for row in table}) == 5
+
+
+def test_most_cited_references(client: FlaskClient) -> None:
+    table = rows(client, "/queries/most-cited-references")
+    top = [(int(row["number"]), int(row["claims"])) for row in table[:3]]
+    assert top == [(33, 6), (24, 5), (28, 5)]
+    counts = [int(row["claims"]) for row in table]
+    assert counts == sorted(counts, reverse=True)
+    assert set(column(table, "review")) == {ANDERSSON}
+
+
+def test_findings_supported_by_both_reviews(client: FlaskClient) -> None:
+    table = rows(client, "/queries/corroborated-findings")
+    pairs = {(row["finding"].rsplit("/", 1)[1], row["otherFinding"].rsplit("/", 1)[1]) for row in table}
+    assert pairs == {
+        ("andersson-2011-communication-2", "cameron-2000-barrier-9"),
+        ("andersson-2011-communication-5", "cameron-2000-facilitator-4"),
+        ("andersson-2011-communication-3", "cameron-2000-barrier-1"),
+        ("andersson-2011-communication-4", "cameron-2000-barrier-3"),
+        ("andersson-2011-communication-6", "cameron-2000-facilitator-1"),
+        ("andersson-2011-common-ground-3", "cameron-2000-facilitator-1"),
+        ("andersson-2011-commitment-4", "cameron-2000-facilitator-2"),
+        ("andersson-2011-leadership-6", "cameron-2000-facilitator-6"),
+        ("andersson-2011-rules-and-regulations-2", "cameron-2000-barrier-8"),
+        ("andersson-2011-rules-and-regulations-2", "cameron-2000-barrier-10"),
+    }
+    assert len(table) == len(pairs)
+    assert all(row["rationale"] for row in table)
+    assert set(column(table, "otherReview")) == {ID + "study/cameron-2000"}
+
+
+def test_countries_per_review(client: FlaskClient) -> None:
+    table = rows(client, "/queries/review-countries")
+    andersson = {row["code"] for row in table if row["review"] == ANDERSSON}
+    assert andersson == {"SE", "CA", "US", "NL", "GB", "AU", "BE", "NO"}
+    sweden = next(row for row in table if row["code"] == "SE")
+    assert sweden["wikidata"] == "http://www.wikidata.org/entity/Q34"
+    cameron = [row for row in table if row["review"] == ID + "study/cameron-2000"]
+    assert [row["country"] for row in cameron] == [""]
+
+
+def test_screening_flow(client: FlaskClient) -> None:
+    table = rows(client, "/queries/screening-flow?review=andersson-2011")
+    assert [int(n) for n in column(table, "records")] == [13132, 1005, 205, 62]
+    assert column(table, "order") == ["1", "2", "3", "4"]
+
+
+def test_hybrid_models(client: FlaskClient) -> None:
+    table = rows(client, "/queries/hybrid-models")
+    assert {(row["hybrid"].rsplit("/", 1)[1], row["component"].rsplit("/", 1)[1]) for row in table} == {
+        ("case-coordination-with-interagency-meetings", "case-coordination"),
+        ("case-coordination-with-interagency-meetings", "interagency-meetings"),
+        ("multidisciplinary-teams-with-co-location", "multidisciplinary-teams"),
+        ("multidisciplinary-teams-with-co-location", "co-location"),
+        ("multidisciplinary-teams-with-pooled-budgets", "multidisciplinary-teams"),
+        ("multidisciplinary-teams-with-pooled-budgets", "pooled-budgets"),
+    }
+
+
+def test_everything_about_a_resource(client: FlaskClient) -> None:
+    table = rows(client, "/queries/resource?resource=model:co-location")
+    facts = {(row["direction"], row["property"], row["value"], row["graph"]) for row in table}
+    assert ("out", CK + "complexityRank", "6", GRAPH + "andersson-2011") in facts
+    assert ("in", CK + "combinesWith", model("partnership"), GRAPH + "andersson-2011") in facts
+    assert ("out", CK + "combinesWith", model("partnership"), GRAPH + "inferred") in facts
+    assert (
+        "out",
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+        CK + "StructuralModel",
+        GRAPH + "inferred",
+    ) in facts
+
+
+def test_other_formats_as_for_sparql(client: FlaskClient) -> None:
+    response = client.get("/queries/screening-flow", headers={"Accept": "application/sparql-results+json"})
+    assert response.mimetype == "application/sparql-results+json"
+    bindings = response.get_json()["results"]["bindings"]
+    assert [b["records"]["value"] for b in bindings] == ["13132", "1005", "205", "62"]
+    response = client.get("/queries/screening-flow?format=tsv")
+    assert response.mimetype == "text/tab-separated-values"
+    assert client.get("/queries/screening-flow", headers={"Accept": "image/png"}).status_code == 406
+
+
+# --- Parameters: missing, ill-typed, hostile ----------------------------------------------------------------
+
+
+def test_missing_required_parameter_is_400_naming_it(client: FlaskClient) -> None:
+    response = client.get("/queries/resource")
+    assert response.status_code == 400
+    assert "'resource'" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/queries/combining-models?model=study:andersson-2011", "model"),
+        ("/queries/combining-models?model=https://example.org/x", "model"),
+        ("/queries/resource?resource=not-an-iri", "resource"),
+        ("/queries/models?bogus=1", "bogus"),
+        ("/queries/screening-flow?review=andersson-2011&review=cameron-2000", "review"),
+    ],
+)
+def test_ill_typed_or_unknown_parameter_is_400_naming_it(client: FlaskClient, url: str, name: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    assert f"parameter '{name}'" in response.get_data(as_text=True)
+
+
+HOSTILE = [
+    "partnership'",
+    'partnership"',
+    "partnership> } ; DROP ALL ; SELECT * WHERE { ?s ?p ?o",
+    "} ; DROP GRAPH <https://w3id.org/collabkg/graph/andersson-2011>",
+    "{ ?s ?p ?o }",
+    "co location",
+    "<https://w3id.org/collabkg/id/model/co location>",
+    "https://w3id.org/collabkg/id/model/x>\nINSERT DATA { <a> <b> <c> }",
+    "model:partnership}",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_injection_attempts_are_400_and_change_nothing(app: Flask, client: FlaskClient, value: str) -> None:
+    dataset: Dataset = app.extensions["collabkg.store"].dataset
+    before = len(dataset)
+    answer_before = rows(client, "/queries/combining-models?model=partnership")
+    response = client.get("/queries/combining-models", query_string={"model": value})
+    assert response.status_code == 400
+    assert "parameter 'model'" in response.get_data(as_text=True)
+    assert len(dataset) == before
+    assert rows(client, "/queries/combining-models?model=partnership") == answer_before
+
+
+def test_a_string_parameter_is_data_not_syntax(tmp_path: Path) -> None:
+    """A string with quotes and braces is one literal, bound locally and written into the remote text."""
+    (tmp_path / "label.rq").write_text(
+        "#+ summary: Resources with a label\n"
+        "#+ param: _label string - -  The label.\n"
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        "SELECT ?s WHERE { ?s rdfs:label ?_label }\n"
+    )
+    query = parse_query_file(tmp_path / "label.rq")
+    hostile = '"} ; DROP ALL ; SELECT * WHERE { ?s ?p ?o . FILTER("'
+    dataset = Dataset()
+    dataset.add((URIRef("urn:x"), RDFS.label, Literal(hostile)))
+    dataset.add((URIRef("urn:y"), RDFS.label, Literal("other")))
+    bindings = query.bindings({"label": hostile})
+    assert [row.s for row in query.run(dataset, bindings, limit=10).result] == [URIRef("urn:x")]
+    assert [row.s for row in dataset.query(query.remote_text(bindings))] == [URIRef("urn:x")]
+    assert len(dataset) == 2
+
+
+# --- Loading ------------------------------------------------------------------------------------------------
+
+
+def test_a_broken_query_file_stops_start_up_with_its_name(dataset_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "fine.rq").write_text("#+ summary: Fine\nSELECT * WHERE { ?s ?p ?o }\n")
+    (tmp_path / "broken.rq").write_text("#+ summary: Broken\nSELECT * WHERE { ?s ?p \n")
+    with pytest.raises(QueryFileError, match=r"broken\.rq"):
+        create_app(
+            {
+                "PROJECT_ROOT": str(ROOT),
+                "DATASET_FILES": [DatasetSource(dataset_file)],
+                "CANNED_QUERIES_DIR": str(tmp_path),
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }\n", "no '#+ summary:' line"),
+        ("#+ summary: x\n#+ title: y\nSELECT * WHERE { ?s ?p ?o }\n", "not a header line"),
+        ("#+ summary: x\nSELECT * WHERE { ?_s ?p ?o }\n", "not declared"),
+        ("#+ summary: x\n#+ param: _s iri - -\nSELECT * WHERE { ?s ?p ?o }\n", "not used in the query"),
+        ("#+ summary: x\n#+ param: _s uri - -\nSELECT * WHERE { ?_s ?p ?o }\n", "type 'uri'"),
+        (
+            "#+ summary: x\n#+ param: _s iri\nSELECT * WHERE { ?_s ?p ?o }\n",
+            "expected '_name type default kind",
+        ),
+        ("#+ summary: x\n#+ param: _s iri study:x model\nSELECT * WHERE { ?_s ?p ?o }\n", "default of"),
+        (
+            "#+ summary: x\n#+ param: _s iri - model\n#+ example: s=a b\nSELECT * WHERE { ?_s ?p ?o }\n",
+            "example",
+        ),
+        ("#+ summary: x\n#+ param: _format string - -\nSELECT * WHERE { ?_format ?p ?o }\n", "'_format'"),
+    ],
+)
+def test_header_grammar_is_enforced(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "q.rq").write_text(text)
+    with pytest.raises(QueryFileError, match=re.escape(message)) as caught:
+        parse_query_file(tmp_path / "q.rq")
+    assert str(caught.value).startswith(str(tmp_path / "q.rq"))
+
+
+def test_continuation_lines_extend_the_description(tmp_path: Path) -> None:
+    (tmp_path / "q.rq").write_text(
+        "#+ summary: x\n#+ description: first part,\n#+   second part.\nSELECT * WHERE { ?s ?p ?o }\n"
+    )
+    assert parse_query_file(tmp_path / "q.rq").description == "first part, second part."
+
+
+# --- Remote: the same files against any endpoint ------------------------------------------------------------
+
+
+def _example_bindings() -> Iterator[tuple[str, dict[str, str]]]:
+    for name, query in load_queries(ROOT / "queries").items():
+        examples = query.examples or ("",)
+        for example in examples:
+            yield name, dict(pair.partition("=")[::2] for pair in example.split("&") if pair)
+
+
+@pytest.mark.parametrize(("name", "args"), list(_example_bindings()))
+def test_remote_text_gives_the_same_answer_as_bound_variables(
+    app: Flask, name: str, args: dict[str, str]
+) -> None:
+    """What ``--endpoint`` sends (the query with a VALUES clause) answers as the pre-bound query does."""
+    query = app.extensions["collabkg.canned"][name]
+    dataset = app.extensions["collabkg.store"].dataset
+    bindings = query.bindings(args)
+    bound = query.run(dataset, bindings, limit=100_000).result
+    sent = dataset.query(query.remote_text(bindings))
+    assert len(bound) > 0
+    assert sorted(map(tuple, bound)) == sorted(map(tuple, sent))
+
+
+@pytest.fixture
+def endpoint(app: Flask) -> Iterator[str]:
+    """The real app behind a real HTTP server on a loopback port, in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/sparql"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_cli_runs_locally(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+    result = CliRunner().invoke(
+        main,
+        ["--root", str(ROOT), "query", "combining-models", "--param", "model=co-location", "--format", "csv"],
+    )
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(io.StringIO(result.output)))
+    assert {(row["label"], row["status"]) for row in table} == {
+        ("Partnership", "inferred"),
+        ("Multidisciplinary teams", "inferred"),
+    }
+
+
+def test_cli_runs_against_an_endpoint_through_sparqlwrapper(endpoint: str) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "--root",
+            str(ROOT),
+            "query",
+            "screening-flow",
+            "--param",
+            "review=andersson-2011",
+            "--endpoint",
+            endpoint,
+            "--format",
+            "csv",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(io.StringIO(result.output)))
+    assert [row["records"] for row in table] == ["13132", "1005", "205", "62"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "no-such-query"], "no canned query 'no-such-query'"),
+        (["query", "resource"], "parameter 'resource': required"),
+        (["query", "models", "--format", "ttl"], "one of json, xml, csv, tsv"),
+    ],
+)
+def test_cli_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["--root", str(ROOT), *args])
+    assert result.exit_code == 2
+    assert message in result.output
