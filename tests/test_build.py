@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -107,14 +108,26 @@ shape:Reference a sh:NodeShape ; sh:targetClass ck:Reference ;
             }\"\"\" ] .
 """
 
+#: A whole-graph check: its rows are violations. No ?message, so its summary is the message.
+CHECK = """\
+#+ summary: A review names the countries it covers.
+PREFIX ck: <https://w3id.org/collabkg/vocab#>
+SELECT ?focus ?path WHERE {
+    ?focus a ck:Review .
+    FILTER NOT EXISTS { ?focus ck:coversCountry ?country }
+    BIND (ck:coversCountry AS ?path)
+}
+"""
+
 #: A finding without polarity citing a non-reference, a model without label, a reference out of range, a
-#: determinant without findings.
+#: determinant without findings, a review without countries.
 BROKEN = (
     PREFIXES
     + """
 finding:no-polarity a ck:BarrierFinding ; ck:reportedIn study:r ; cito:citesAsEvidence model:a .
 model:nameless a ck:CollaborationModel .
 determinant:unused a ck:Determinant ; rdfs:label "unused" .
+study:q a ck:Review .
 <https://w3id.org/collabkg/id/study/r/ref/9> a ck:Reference ;
     ck:referenceNumber 9 ; ck:inReferenceListOf study:r .
 """
@@ -128,10 +141,12 @@ def _build_dir_in_tree(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_tree(root: Path, **extra_data: str) -> ProjectPaths:
-    """A project tree: the real ontology, the shapes above, the review and countries, plus ``extra_data``."""
+    """A tree with the real ontology, the shapes and check above, the review and countries, ``extra_data``."""
     (root / "ontology").mkdir(parents=True)
     shutil.copy(ONTOLOGY, root / "ontology" / "collabkg.ttl")
     (root / "ontology" / "shapes.ttl").write_text(SHAPES, encoding="utf-8")
+    (root / "queries" / "checks").mkdir(parents=True)
+    (root / "queries" / "checks" / "countryless-review-violation.rq").write_text(CHECK, encoding="utf-8")
     (root / "data").mkdir()
     for name, text in {"review-r": REVIEW, "countries": COUNTRIES, **extra_data}.items():
         (root / "data" / f"{name}.ttl").write_text(text, encoding="utf-8")
@@ -180,6 +195,7 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "ontology/shapes.ttl",
         "data/countries.ttl",
         "data/review-r.ttl",
+        "queries/checks/countryless-review-violation.rq",
     }
     assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
     assert set(manifest["timings"]) == {"parse", "validate", "reason", "write", "total"}
@@ -275,14 +291,16 @@ def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
     assert_no_output(paths)
 
 
-def test_shacl_violations_fail_with_a_sorted_readable_list_and_write_nothing(tmp_path: Path) -> None:
+def test_violations_of_shapes_and_checks_fail_with_a_sorted_readable_list_and_write_nothing(
+    tmp_path: Path,
+) -> None:
     paths = make_tree(tmp_path, broken=BROKEN)
 
     with pytest.raises(ValidationFailed) as failure:
         build(paths)
 
     lines = str(failure.value).splitlines()
-    assert lines[0] == "5 SHACL violations of ontology/shapes.ttl:"
+    assert lines[0] == "the data does not conform: 6 violations"
     found = [(v.focus_node, v.path) for v in failure.value.violations]
     assert found == [
         ("<https://w3id.org/collabkg/id/study/r/ref/9>", None),
@@ -290,6 +308,7 @@ def test_shacl_violations_fail_with_a_sorted_readable_list_and_write_nothing(tmp
         ("finding:no-polarity", "cito:citesAsEvidence"),
         ("finding:no-polarity", "ck:polarity"),
         ("model:nameless", "rdfs:label"),
+        ("study:q", "ck:coversCountry"),
     ]
     assert lines[1:] == [f"  {v}" for v in failure.value.violations]
     assert "reference number 9 is beyond the 3 references of its review [shape:Reference]" in lines[1]
@@ -302,6 +321,10 @@ def test_shacl_violations_fail_with_a_sorted_readable_list_and_write_nothing(tmp
     assert lines[4].startswith("  finding:no-polarity ck:polarity: Less than 1 values")
     assert lines[4].endswith("[shape:Finding property ck:polarity]")
     assert lines[5] == "  model:nameless rdfs:label: a model has a label [shape:Model property rdfs:label]"
+    assert lines[6] == (
+        "  study:q ck:coversCountry: A review names the countries it covers."
+        " [queries/checks/countryless-review-violation.rq]"
+    )
     assert_no_output(paths)
 
 
@@ -319,6 +342,26 @@ def test_a_missing_shapes_file_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(BuildError, match=r"^ontology/shapes\.ttl: No such file"):
         build(paths)
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("SELECT ?focus WHERE { ?focus a }", "the check does not parse or run"),
+        ("ASK { ?s ?p ?o }", "a check must be a SELECT query with a ?focus variable"),
+        ("SELECT ?s WHERE { ?s ?p ?o }", "a check must be a SELECT query with a ?focus variable"),
+    ],
+)
+def test_an_unusable_check_is_an_error_naming_its_file(tmp_path: Path, query: str, error: str) -> None:
+    paths = make_tree(tmp_path)
+    (paths.queries_dir / "checks" / "odd-violation.rq").write_text(query, encoding="utf-8")
+
+    with pytest.raises(
+        BuildError, match=rf"^queries/checks/odd-violation\.rq: {re.escape(error)}"
+    ) as failure:
+        build(paths)
+    assert not isinstance(failure.value, ValidationFailed)
+    assert_no_output(paths)
 
 
 @pytest.mark.parametrize("name", ["inferred", "ontology", "with space"])
@@ -412,7 +455,7 @@ def test_cli_build_exits_1_on_violations_and_lists_them(tmp_path: Path) -> None:
     result = run_build(paths)
 
     assert result.exit_code == 1
-    assert "5 SHACL violations of ontology/shapes.ttl:" in result.stderr
+    assert "the data does not conform: 6 violations" in result.stderr
     assert "  model:nameless rdfs:label: a model has a label" in result.stderr
     assert not paths.dataset_file.exists()
 

@@ -1,15 +1,20 @@
-"""The SHACL step: check the asserted data against ``ontology/shapes.ttl`` before anything is reasoned.
+"""The validation step: the asserted data against ``ontology/shapes.ttl`` and the ``*-violation.rq`` checks.
 
 The data is validated as asserted (no inference): a shape must hold on what the data files say, not on what
 the reasoner could fill in. The ontology is passed to pySHACL so that a shape targeting ``ck:Finding`` also
 reaches the resources typed ``ck:BarrierFinding`` (SHACL follows ``rdfs:subClassOf`` in the data graph).
+
+A check (``queries/checks/*-violation.rq``) is a SPARQL SELECT of whole-graph conditions that shapes say
+awkwardly; each row it returns is a violation: ``?focus`` and optionally ``?path``, ``?value``, ``?message``.
+Both kinds of result come back as the same :class:`Violation`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyshacl
@@ -22,7 +27,7 @@ from rdflib.term import Node
 
 from .namespaces import PREFIXES
 
-__all__ = ["ShapesError", "Violation", "validate"]
+__all__ = ["ConstraintError", "Violation", "check", "validate"]
 
 _logger = logging.getLogger(__name__)
 
@@ -37,8 +42,8 @@ _UNARY_PATHS = (
 )
 
 
-class ShapesError(ValueError):
-    """pySHACL could not use the shapes graph (a malformed shape or SPARQL constraint)."""
+class ConstraintError(ValueError):
+    """A shape or a check cannot be used: a malformed shape, or a SPARQL constraint or check that fails."""
 
 
 @dataclass(frozen=True, order=True)
@@ -85,7 +90,7 @@ def validate(
     :param on_warning: receives what pySHACL reports as a Python warning (a recursive shape, an unusable
         ``sh:target``...). Those are problems of the shapes, so they are shown to the person building rather
         than raised mid-validation or dropped.
-    :raises ShapesError: pySHACL could not load a shape or constraint.
+    :raises ConstraintError: pySHACL could not load a shape or constraint.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -99,21 +104,51 @@ def validate(
                 allow_warnings=True,
             )
         except ReportableRuntimeError as exc:
-            raise ShapesError(str(exc)) from exc
+            raise ConstraintError(str(exc)) from exc
     for warning in caught:
         on_warning(f"pySHACL: {warning.message}")
 
-    names = _namespaces(shapes)
+    names = _namespaces(shapes.namespaces())
     lookup = ReadOnlyGraphAggregate([report, shapes])  # blank paths and shapes: copied to the report or not
     return sorted(
         _violation(lookup, result, names) for result in report.subjects(RDF.type, SH.ValidationResult)
     )
 
 
-def _namespaces(shapes: Graph) -> NamespaceManager:
-    """Our prefixes, plus the shapes file's own (so its shape names read as written)."""
+def check(data: Graph, query: str, name: str) -> list[Violation]:
+    """The rows of the check ``query`` over ``data``, as violations sorted like :func:`validate`'s.
+
+    :param name: where the check is written (its file), shown in place of the source shape.
+    :raises ConstraintError: the query does not parse or run, or is not a SELECT with a ``?focus`` variable.
+    """
+    try:
+        result = data.query(query)
+    except Exception as exc:  # rdflib's SPARQL parser and evaluator raise many unrelated types
+        raise ConstraintError(f"the check does not parse or run: {exc}") from exc
+    if result.type != "SELECT" or "focus" not in (str(v) for v in result.vars or ()):
+        raise ConstraintError("a check must be a SELECT query with a ?focus variable")
+    summary = re.search(r"^#\+ summary:\s*(.+)$", query, flags=re.MULTILINE)
+    fallback = summary.group(1).strip() if summary else "the check returned this row"
+    names = _namespaces(())
+    rank, severity = _SEVERITIES[SH.Violation]
+    return sorted(
+        Violation(
+            rank=rank,
+            focus_node=_show(row.focus, names),
+            path=None if row.get("path") is None else _show(row.path, names),
+            message=str(row.get("message") or fallback),
+            severity=severity,
+            source_shape=name,
+            value=None if row.get("value") is None else _show(row.value, names),
+        )
+        for row in result
+    )
+
+
+def _namespaces(extra: Iterable[tuple[str, URIRef]]) -> NamespaceManager:
+    """Our prefixes, plus ``extra`` ones (the shapes file's, so its shape names read as written)."""
     names = NamespaceManager(Graph(), bind_namespaces="none")
-    for prefix, iri in shapes.namespaces():
+    for prefix, iri in extra:
         names.bind(prefix, iri, override=False)
     for prefix, iri in PREFIXES.items():
         names.bind(prefix, iri, override=True, replace=True)
