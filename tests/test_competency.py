@@ -13,6 +13,7 @@ from rdflib import Dataset, URIRef
 
 from collabkg.build import build
 from collabkg.paths import ProjectPaths
+from collabkg.store import DatasetSource, load_store
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = Path(__file__).parent / "competency"
@@ -28,9 +29,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
         result = build(ProjectPaths(ROOT), log=lambda line: None)
     finally:
         mp.undo()
-    ds = Dataset(default_union=True)
-    ds.parse(result.dataset_file, format="trig")
-    return ds
+    return load_store([DatasetSource(result.dataset_file)]).dataset
 
 
 def ask(graph: Dataset, name: str) -> bool:

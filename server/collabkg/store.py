@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.util import guess_format
 
 from .namespaces import PREFIXES
@@ -53,7 +54,7 @@ class Store:
         return sorted(
             g.identifier
             for g in self.dataset.graphs()
-            if isinstance(g.identifier, URIRef) and g.identifier != Dataset.default_context and len(g)
+            if isinstance(g.identifier, URIRef) and g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g)
         )
 
     def __len__(self) -> int:
