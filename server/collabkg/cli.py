@@ -173,3 +173,45 @@ def query_cmd(
             sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
         data = serialize(query.run(store.dataset, bindings, limit=_NO_LIMIT).result, fmt)
     click.echo(data.decode("utf-8"), nl=False)
+
+
+@main.command("trail")
+@click.argument("resource", metavar="KIND:SLUG")
+@click.option(
+    "--format", "format_name", default="text", help="text (default), or an RDF format: ttl, jsonld, nt..."
+)
+@click.pass_obj
+def trail_cmd(paths, resource: str, format_name: str) -> None:
+    """Print the evidence trail of a finding, claim, model or determinant (e.g. model:partnership).
+
+    The trail runs from the statement to the claims of the sources (section, quote), the references they cite,
+    the review (authors, year, title, journal, identifiers) and the countries it covers.
+    """
+    from .formats import GRAPH_FORMATS, serialize_graph
+    from .namespaces import ID
+    from .trails import KINDS, format_trail, load_trail_query, read_trail, trail_graph
+
+    kind, _, slug = resource.partition(":")
+    if kind not in KINDS or not slug:
+        raise click.BadParameter(
+            f"expected KIND:SLUG with KIND one of {', '.join(KINDS)}", param_hint="KIND:SLUG"
+        )
+    fmt = next((f for f in GRAPH_FORMATS if f.matches(format_name)), None)
+    if fmt is None and format_name != "text":
+        raise click.BadParameter(
+            f"text, or one of {', '.join(f.name for f in GRAPH_FORMATS)}", param_hint="--format"
+        )
+    try:
+        query = load_trail_query(paths.queries_dir)
+        store = load_store([DatasetSource(ensure_built(paths.root))])
+    except BuildError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+    iri = ID[f"{kind}/{slug}"]
+    graph = trail_graph(query, store.dataset, iri, limit=_NO_LIMIT, deadline=float("inf"))
+    if not graph:
+        raise click.ClickException(f"the graph knows no {kind} {slug!r}")
+    click.echo(
+        format_trail(read_trail(graph, iri)) if fmt is None else serialize_graph(graph, fmt).decode(),
+        nl=False,
+    )

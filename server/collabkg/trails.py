@@ -1,0 +1,304 @@
+"""Evidence trails: for a finding, claim, model or determinant, the way back to the sources.
+
+A trail is the statement, the claims of the sources that state it (section, quote, polarity), the
+references each claim cites (by number), the review that makes the claim (authors, year, title, journal,
+identifiers) and the countries that review covers. One CONSTRUCT query computes it,
+``queries/trail/trail.rq``, so the same trail is data (Turtle, JSON-LD: the query's graph as it is) and a
+page or a terminal listing (:class:`Trail`, read from that graph). ``GET /trail/{kind}/{slug}`` serves it;
+``collabkg trail model:partnership`` prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, render_template, request
+from rdflib import RDF, RDFS, Dataset, Graph, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCTERMS, FOAF, SKOS
+from rdflib.term import Node
+from werkzeug.exceptions import HTTPException, NotFound
+
+from . import engine, formats, sparql
+from .canned import CannedQuery, parse_query_file
+from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
+
+__all__ = [
+    "KINDS",
+    "Claim",
+    "Reference",
+    "Review",
+    "Trail",
+    "format_trail",
+    "init_app",
+    "load_trail_query",
+    "read_trail",
+    "trail_graph",
+]
+
+#: The kinds of resource a trail starts from (``/trail/{kind}/{slug}``).
+KINDS = ("finding", "claim", "model", "determinant")
+#: A trail is data (any graph format) or a page.
+TRAIL_FORMATS: tuple[formats.Format, ...] = (formats.HTML, *formats.GRAPH_FORMATS)
+#: How a claim cites a reference, in words.
+CITATION_KINDS = {CITO.citesAsEvidence: "as evidence", CITO.citesForInformation: "for information"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A numbered entry of a review's reference list, as a claim cites it."""
+
+    iri: URIRef
+    number: int
+    label: str
+    #: ``as evidence`` or ``for information``.
+    cited: str
+    #: The bibliographic citation, where the graph has one (today it has only the numbers).
+    citation: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement of a source, as the trail shows it."""
+
+    iri: URIRef
+    kind: str
+    label: str
+    section: str
+    quote: str
+    polarity: str | None
+    review: URIRef
+    references: tuple[Reference, ...]
+    #: The statements of the trail's resource that the claim supports: ``predicate object`` labels.
+    supports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Review:
+    """The source of claims, with what a reader needs to find and cite it."""
+
+    iri: URIRef
+    label: str
+    title: str
+    #: ``Family Initials`` in the order of the review's author list.
+    authors: tuple[str, ...]
+    issued: str | None
+    journal: str | None
+    volume: str | None
+    article_number: str | None
+    publisher: str | None
+    #: Identifiers by scheme: ``PMCID``, ``URN``, ``DOI``, ``ISSN``.
+    identifiers: dict[str, str]
+    #: Country names, sorted.
+    countries: tuple[str, ...]
+
+    @property
+    def year(self) -> str | None:
+        return self.issued[:4] if self.issued else None
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A trail read from the trail query's graph."""
+
+    iri: URIRef
+    label: str
+    definition: str | None
+    claims: tuple[Claim, ...]
+    reviews: tuple[Review, ...]
+
+
+def load_trail_query(queries_dir: Path) -> CannedQuery:
+    """The trail query, parsed and checked as canned queries are.
+
+    :raises collabkg.canned.QueryFileError: the file is missing or malformed.
+    """
+    return parse_query_file(queries_dir / "trail" / "trail.rq")
+
+
+def trail_graph(query: CannedQuery, dataset: Dataset, iri: URIRef, *, limit: int, deadline: float) -> Graph:
+    """The trail of ``iri`` as RDF: empty when the graph does not know the resource."""
+    result = engine.evaluate(
+        dataset, query.prepared, init_bindings={"_resource": iri}, limit=limit, deadline=deadline
+    )
+    assert result.result.graph is not None
+    return result.result.graph
+
+
+def read_trail(graph: Graph, iri: URIRef) -> Trail:
+    """The trail of ``iri`` from its graph (:func:`trail_graph`), ordered for reading."""
+    claims = sorted(
+        (_claim(graph, claim, iri) for claim in set(graph.subjects(CK.reportedIn, None))),
+        key=lambda c: (str(c.review), c.section, str(c.iri)),
+    )
+    reviews = sorted((_review(graph, review) for review in set(graph.subjects(RDF.type, CK.Review))), key=str)
+    return Trail(
+        iri=iri,
+        label=_text(graph.value(iri, RDFS.label)) or str(iri),
+        definition=_text(graph.value(iri, SKOS.definition)),
+        claims=tuple(claims),
+        reviews=tuple(reviews),
+    )
+
+
+def _text(node: Node | None) -> str | None:
+    return None if node is None else str(node)
+
+
+def _label(graph: Graph, node: Node) -> str:
+    """A node's label in the trail graph; a term of the vocabulary by its local name."""
+    label = graph.value(node, RDFS.label)
+    if label is not None:
+        return str(label)
+    return str(node).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _claim(graph: Graph, claim: Node, resource: URIRef) -> Claim:
+    references = sorted(
+        (
+            Reference(
+                iri=reference,
+                number=int(graph.value(reference, CK.referenceNumber)),
+                label=_label(graph, reference),
+                cited=cited,
+                citation=_text(graph.value(reference, DCTERMS.bibliographicCitation)),
+            )
+            for predicate, cited in CITATION_KINDS.items()
+            for reference in graph.objects(claim, predicate)
+        ),
+        key=lambda r: r.number,
+    )
+    supports = sorted(
+        " ".join(_label(graph, graph.value(statement, part)) for part in (RDF.predicate, RDF.object))
+        for statement in graph.objects(claim, CK.supportsStatement)
+        if graph.value(statement, RDF.subject) == resource
+    )
+    polarity = graph.value(claim, CK.polarity)
+    return Claim(
+        iri=claim,
+        kind=_label(graph, graph.value(claim, RDF.type)),
+        label=_label(graph, claim),
+        section=str(graph.value(claim, CK.section)),
+        quote=str(graph.value(claim, CK.quote)),
+        polarity=None if polarity is None else _label(graph, polarity),
+        review=graph.value(claim, CK.reportedIn),
+        references=tuple(references),
+        supports=tuple(supports),
+    )
+
+
+def _review(graph: Graph, review: Node) -> Review:
+    author_list = graph.value(review, BIBO.authorList)
+    authors = (
+        ()
+        if author_list is None
+        else tuple(str(graph.value(a, FOAF.name)) for a in Collection(graph, author_list))
+    )
+    journal = graph.value(review, DCTERMS.isPartOf)
+    publisher = graph.value(review, DCTERMS.publisher)
+    identifiers = {
+        scheme: str(value)
+        for scheme, value in (
+            ("PMCID", graph.value(review, FABIO.hasPubMedCentralId)),
+            ("URN", graph.value(review, CK.urn)),
+            ("DOI", graph.value(review, PRISM.doi)),
+            ("ISSN", None if journal is None else graph.value(journal, PRISM.issn)),
+        )
+        if value is not None
+    }
+    return Review(
+        iri=review,
+        label=_label(graph, review),
+        title=str(graph.value(review, DCTERMS.title)),
+        authors=authors,
+        issued=_text(graph.value(review, DCTERMS.issued)),
+        journal=None if journal is None else _text(graph.value(journal, DCTERMS.title)),
+        volume=_text(graph.value(review, PRISM.volume)),
+        article_number=_text(graph.value(review, CK.articleNumber)),
+        publisher=None if publisher is None else _text(graph.value(publisher, FOAF.name)),
+        identifiers=identifiers,
+        countries=tuple(sorted(_label(graph, c) for c in graph.objects(review, CK.coversCountry))),
+    )
+
+
+def format_trail(trail: Trail) -> str:
+    """The trail as plain text, for a terminal."""
+    lines = [trail.label, f"<{trail.iri}>"]
+    if trail.definition:
+        lines.append(trail.definition)
+    for claim in trail.claims:
+        lines += [
+            "",
+            f"* {claim.label}",
+            f"  {claim.kind}" + (f", {claim.polarity}" if claim.polarity else ""),
+        ]
+        lines += [f"  supports: {statement}" for statement in claim.supports]
+        lines += [f"  {_label_of(trail, claim.review)}, {claim.section}:", f'  "{claim.quote}"']
+        if claim.references:
+            cited = ", ".join(
+                f"[{r.number}]" + ("" if r.cited == "as evidence" else " (info)") for r in claim.references
+            )
+            lines.append(f"  cites: {cited}")
+    for review in trail.reviews:
+        lines += ["", f"Source: {_reference_line(review)}"]
+        lines += [f"  {scheme}: {value}" for scheme, value in review.identifiers.items()]
+        if review.countries:
+            lines.append(f"  countries covered: {', '.join(review.countries)}")
+    return "\n".join(lines) + "\n"
+
+
+def _label_of(trail: Trail, review: URIRef) -> str:
+    return next((r.label for r in trail.reviews if r.iri == review), str(review))
+
+
+def _reference_line(review: Review) -> str:
+    """``Authors. Title. Journal Volume:Article (Year).``, from what the graph holds."""
+    where = ", ".join(
+        p for p in (review.journal or review.publisher, review.volume, review.article_number) if p
+    )
+    return f"{', '.join(review.authors)}. {review.title}. {where} ({review.year or 'n.d.'})."
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------------
+
+blueprint = Blueprint("trails", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Load the trail query (a broken file stops start-up, as for canned queries) and register the route."""
+    folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
+    app.extensions["collabkg.trail"] = load_trail_query(Path(folder))
+    app.register_blueprint(blueprint)
+
+
+@blueprint.get("/trail/<kind>/<slug>")
+def show_trail(kind: str, slug: str) -> Response:
+    """The trail of ``id/{kind}/{slug}``: a page for browsers; Turtle, JSON-LD or other RDF for programs."""
+    if kind not in KINDS:
+        raise NotFound(f"Trails start from a {', '.join(KINDS)}; not a {kind!r}.")
+    choice = formats.negotiate(TRAIL_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
+    iri = ID[f"{kind}/{slug}"]
+    config = current_app.config
+    graph = engine.within(
+        float(config["QUERY_TIMEOUT"]),
+        lambda deadline: trail_graph(
+            current_app.extensions["collabkg.trail"],
+            current_app.extensions["collabkg.store"].dataset,
+            iri,
+            limit=int(config["RESULT_LIMIT"]),
+            deadline=deadline,
+        ),
+    )
+    if not graph:
+        raise NotFound(f"The graph knows no {kind} {slug!r}.")
+    if choice.format is formats.HTML:
+        response = Response(render_template("trail.html", trail=read_trail(graph, iri)), mimetype="text/html")
+    else:
+        response = Response(formats.serialize_graph(graph, choice.format), content_type=choice.content_type)
+    response.vary.add("Accept")
+    return response
+
+
+for _error in (HTTPException, *(cls for cls, _ in sparql.STATUS_OF_ERROR)):
+    blueprint.register_error_handler(_error, sparql._error_response)

@@ -1,0 +1,157 @@
+"""Evidence trails over the real built graph: page, Turtle, JSON-LD and the terminal, down to the sources."""
+
+from __future__ import annotations
+
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from collabkg import create_app
+from collabkg.build import build
+from collabkg.cli import main
+from collabkg.namespaces import CITO, CK, ID
+from collabkg.paths import ProjectPaths
+from collabkg.store import DatasetSource
+from flask import Flask
+from flask.testing import FlaskClient
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS
+
+# rdflib 7.6's TriG and JSON-LD parsers call Dataset API that rdflib itself deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = "https://w3id.org/collabkg/id/study/andersson-2011/ref/"
+ANDERSSON = ID["study/andersson-2011"]
+
+
+@pytest.fixture(scope="module")
+def dataset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
+    try:
+        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def app(dataset_file: Path) -> Flask:
+    """One app for the module: trails only read it."""
+    return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(dataset_file)]})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class _Meta(HTMLParser):
+    """The ``<meta name=... content=...>`` tags of a page, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and found.get("name"):
+            self.tags.append((found["name"] or "", found.get("content") or ""))
+
+
+def trail(client: FlaskClient, path: str, fmt: str, rdflib_format: str) -> Graph:
+    response = client.get(f"{path}?format={fmt}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return Graph().parse(data=response.get_data(as_text=True), format=rdflib_format)
+
+
+def test_model_trail_in_turtle_reaches_references_review_and_countries(client: FlaskClient) -> None:
+    graph = trail(client, "/trail/model/partnership", "ttl", "turtle")
+    combinations = ID["claim/andersson-2011-partnership-combinations"]
+    assert set(graph.objects(combinations, CITO.citesAsEvidence)) == {URIRef(REF + "34"), URIRef(REF + "42")}
+    assert graph.value(combinations, CK.section) == Literal("Results / Models of collaboration")
+    assert graph.value(combinations, CK.reportedIn) == ANDERSSON
+    assert graph.value(URIRef(REF + "34"), CK.referenceNumber) == Literal(34)
+    assert str(graph.value(ANDERSSON, DCTERMS.title)).startswith("Organizational approaches to collaboration")
+    assert {str(c).rsplit("/", 1)[1] for c in graph.objects(ANDERSSON, CK.coversCountry)} == {
+        "se",
+        "ca",
+        "us",
+        "nl",
+        "gb",
+        "au",
+        "be",
+        "no",
+    }
+
+
+def test_finding_trail_in_json_ld(client: FlaskClient) -> None:
+    graph = trail(client, "/trail/finding/andersson-2011-trust-1", "jsonld", "json-ld")
+    finding = ID["finding/andersson-2011-trust-1"]
+    assert set(graph.objects(finding, CITO.citesAsEvidence)) == {URIRef(REF + "49"), URIRef(REF + "53")}
+    assert graph.value(finding, CK.polarity) == CK.facilitator
+    assert "regarded mainly as a facilitator" in str(graph.value(finding, CK.quote))
+
+
+def test_trail_page_shows_the_trail_and_citation_metadata(client: FlaskClient) -> None:
+    response = client.get("/trail/determinant/trust", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "It is also important to have a continuity of actors over a longer period [28, 57]." in page
+    assert "[28]" in page and "[57]" in page
+    assert (
+        "Countries covered: Australia, Belgium, Canada, Netherlands, Norway, Sweden, "
+        "United Kingdom, United States" in page
+    )
+    parser = _Meta()
+    parser.feed(page)
+    tags = parser.tags
+    assert (
+        "citation_title",
+        "Organizational approaches to collaboration in vocational rehabilitation—"
+        "an international literature review",
+    ) in tags
+    assert [content for name, content in tags if name == "citation_author"] == [
+        "Andersson J",
+        "Ahgren B",
+        "Bihari Axelsson S",
+        "Eriksson A",
+        "Axelsson R",
+    ]
+    assert ("citation_journal_title", "International Journal of Integrated Care") in tags
+    assert ("citation_volume", "11") in tags
+    assert ("citation_publication_date", "2011/11/18") in tags
+
+
+@pytest.mark.parametrize("path", ["/trail/model/no-such-model", "/trail/country/se", "/trail/finding/x%20y"])
+def test_unknown_trails_are_404(client: FlaskClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_cli_prints_the_trail(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+    result = CliRunner().invoke(main, ["--root", str(ROOT), "trail", "model:partnership"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Partnership\n<https://w3id.org/collabkg/id/model/partnership>\n")
+    assert (
+        '"Partnerships may also be combined with co-location as well as pooling of budgets [34, 42]."'
+        in result.output
+    )
+    assert "  cites: [34], [42]\n" in result.output
+    assert (
+        "Source: Andersson J, Ahgren B, Bihari Axelsson S, Eriksson A, Axelsson R. Organizational approaches"
+        in result.output
+    )
+    assert "International Journal of Integrated Care, 11, e137 (2011)." in result.output
+    assert "  PMCID: PMC3225240\n" in result.output
+
+
+def test_cli_refuses_an_unknown_kind() -> None:
+    result = CliRunner().invoke(main, ["--root", str(ROOT), "trail", "country:se"])
+    assert result.exit_code == 2
+    assert "KIND one of finding, claim, model, determinant" in result.output
