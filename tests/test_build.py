@@ -16,10 +16,6 @@ from collabkg.namespaces import CITO, CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, WD
 from collabkg.paths import ProjectPaths
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 
-#: rdflib 7.6's own TriG parser and serializer call Dataset API that rdflib itself deprecates (the warning is
-#: attributed to an rdflib module); a deprecated call from our code is attributed to us and still fails.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
-
 ONTOLOGY = Path(__file__).resolve().parents[1] / "ontology" / "collabkg.ttl"
 
 MODEL = Namespace(ID["model/"])

@@ -27,7 +27,6 @@ import os
 import re
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -305,12 +304,7 @@ def _write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
     for name, graph in graphs.items():
         target = dataset.graph(name)
         target += graph
-    with warnings.catch_warnings():
-        # rdflib 7.6's TriG serializer calls Dataset API that rdflib itself deprecates. Those warnings are
-        # attributed to rdflib's modules and are not ours to fix; a caller running with -W error (the tests)
-        # would fail on them. Deprecations attributed to our code are not filtered.
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"rdflib\.")
-        content = dataset.serialize(format="trig", encoding="utf-8")
+    content = dataset.serialize(format="trig", encoding="utf-8")
     _write_atomically(file, content)
     return _sha256(content)
 
