@@ -15,7 +15,7 @@ from rdflib import URIRef
 from .build import BuildError, ValidationFailed, build, ensure_built
 from .formats import serialize
 from .paths import project_paths
-from .store import DatasetSource, load_store
+from .store import DatasetSource, Store, load_store
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -113,6 +113,15 @@ def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeo
         sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
 
 
+def _built_store(paths) -> Store:
+    """The local build, loaded as the server loads it (built first when stale); failing, exit 1 or 2."""
+    try:
+        return load_store([DatasetSource(ensure_built(paths.root))])
+    except BuildError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+
+
 @main.command("query")
 @click.argument("name")
 @click.option(
@@ -166,11 +175,7 @@ def query_cmd(
         except Exception as exc:  # SPARQLWrapper and urllib raise many types; all mean "the endpoint failed"
             raise click.ClickException(f"{endpoint}: {exc}") from exc
     else:
-        try:
-            store = load_store([DatasetSource(ensure_built(paths.root))])
-        except BuildError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+        store = _built_store(paths)
         data = serialize(query.run(store.dataset, bindings, limit=_NO_LIMIT).result, fmt)
     click.echo(data.decode("utf-8"), nl=False)
 
@@ -201,12 +206,8 @@ def trail_cmd(paths, resource: str, format_name: str) -> None:
         raise click.BadParameter(
             f"text, or one of {', '.join(f.name for f in GRAPH_FORMATS)}", param_hint="--format"
         )
-    try:
-        query = load_trail_query(paths.queries_dir)
-        store = load_store([DatasetSource(ensure_built(paths.root))])
-    except BuildError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+    query = load_trail_query(paths.queries_dir)
+    store = _built_store(paths)
     iri = ID[f"{kind}/{slug}"]
     graph = trail_graph(query, store.dataset, iri, limit=_NO_LIMIT, deadline=float("inf"))
     if not graph:
