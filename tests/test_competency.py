@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rdflib import Dataset, URIRef
-
 from collabkg.build import build
 from collabkg.paths import ProjectPaths
 from collabkg.store import DatasetSource, load_store
+from rdflib import Dataset, URIRef
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = Path(__file__).parent / "competency"
@@ -38,9 +37,10 @@ def ask(graph: Dataset, name: str) -> bool:
 
 def column(graph: Dataset, name: str) -> list:
     """The first variable of each row, as Python values (IRIs as strings)."""
-    return [row[0].toPython() if not isinstance(row[0], URIRef) else str(row[0]) for row in graph.query(
-        (QUERIES / f"{name}.rq").read_text()
-    )]
+    return [
+        row[0].toPython() if not isinstance(row[0], URIRef) else str(row[0])
+        for row in graph.query((QUERIES / f"{name}.rq").read_text())
+    ]
 
 
 def models(*slugs: str) -> set[str]:
@@ -49,8 +49,13 @@ def models(*slugs: str) -> set[str]:
 
 def test_seven_models_of_andersson(graph: Dataset) -> None:
     assert set(column(graph, "andersson-models")) == models(
-        "information-exchange", "case-coordination", "interagency-meetings", "multidisciplinary-teams",
-        "partnership", "co-location", "pooled-budgets",
+        "information-exchange",
+        "case-coordination",
+        "interagency-meetings",
+        "multidisciplinary-teams",
+        "partnership",
+        "co-location",
+        "pooled-budgets",
     )
 
 
@@ -106,22 +111,26 @@ def test_screening_flow(graph: Dataset) -> None:
 
 
 def test_cameron_counts(graph: Dataset) -> None:
-    rows = [tuple(v.toPython() for v in row) for row in graph.query((QUERIES / "cameron-counts.rq").read_text())]
+    rows = [
+        tuple(v.toPython() for v in row) for row in graph.query((QUERIES / "cameron-counts.rq").read_text())
+    ]
     assert rows == [(32, 38, 3)]
 
 
 def test_cameron_facilitators_and_barriers(graph: Dataset) -> None:
-    rows = {str(p).rsplit("#", 1)[1]: n.toPython() for p, n in graph.query(
-        (QUERIES / "cameron-findings-by-polarity.rq").read_text()
-    )}
+    rows = {
+        str(p).rsplit("#", 1)[1]: n.toPython()
+        for p, n in graph.query((QUERIES / "cameron-findings-by-polarity.rq").read_text())
+    }
     assert rows == {"facilitator": 10, "barrier": 10}
 
 
 def test_all_72_references_exist_and_citation_kinds_are_kept_apart(graph: Dataset) -> None:
-    rows = [tuple(v.toPython() for v in row) for row in graph.query(
-        (QUERIES / "andersson-references.rq").read_text()
-    )]
-    (all_refs, evidence, information), = rows
+    rows = [
+        tuple(v.toPython() for v in row)
+        for row in graph.query((QUERIES / "andersson-references.rq").read_text())
+    ]
+    ((all_refs, evidence, information),) = rows
     assert all_refs == 72
     # Results cite 14-60 as evidence; the Introduction and Methods cite 1-12 for information only.
     assert 0 < evidence < 72 and 0 < information < 72

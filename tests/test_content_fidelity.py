@@ -82,14 +82,17 @@ def seeds() -> dict[URIRef, str]:
     if not SEEDS.is_dir():
         pytest.skip(f"the seed texts are not at {SEEDS}")
     return {
-        URIRef(f"https://w3id.org/collabkg/id/study/{slug}"): dehyphenate((SEEDS / name).read_text(encoding="utf-8"))
+        URIRef(f"https://w3id.org/collabkg/id/study/{slug}"): dehyphenate(
+            (SEEDS / name).read_text(encoding="utf-8")
+        )
         for slug, name in SOURCES.items()
     }
 
 
 def claims(data: Graph) -> list[tuple[URIRef, URIRef, str]]:
     return sorted(
-        (claim, data.value(claim, CK.reportedIn), str(quote)) for claim, quote in data.subject_objects(CK.quote)
+        (claim, data.value(claim, CK.reportedIn), str(quote))
+        for claim, quote in data.subject_objects(CK.quote)
     )
 
 
@@ -98,7 +101,9 @@ def test_cited_numbers_expand_ranges() -> None:
 
 
 def test_covered_rejects_text_not_in_the_source() -> None:
-    source = dehyphenate("Trust is regarded mainly as a facilitator of collabo-\nration [49, 53], one-\nsided.")
+    source = dehyphenate(
+        "Trust is regarded mainly as a facilitator of collabo-\nration [49, 53], one-\nsided."
+    )
     assert covered("Trust is regarded mainly as a facilitator of collaboration [49, 53], one-sided.", source)
     assert not covered("Trust is regarded mainly as a barrier to collaboration [49, 53].", source)
 
@@ -125,7 +130,9 @@ def test_every_claim_cites_exactly_the_numbers_its_quote_prints(data: Graph) -> 
     assert wrong == []
 
 
-def test_every_numbered_reference_of_andersson_is_cited_somewhere(data: Graph, seeds: dict[URIRef, str]) -> None:
+def test_every_numbered_reference_of_andersson_is_cited_somewhere(
+    data: Graph, seeds: dict[URIRef, str]
+) -> None:
     review = URIRef("https://w3id.org/collabkg/id/study/andersson-2011")
     in_text = cited_numbers(seeds[review])
     in_data = {

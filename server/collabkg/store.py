@@ -36,7 +36,9 @@ class DatasetSource:
     def format(self) -> str:
         fmt = guess_format(str(self.path)) or ("nquads" if self.path.suffix == ".nq" else None)
         if fmt is None:
-            raise DatasetLoadError(f"{self.path}: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .jsonld)")
+            raise DatasetLoadError(
+                f"{self.path}: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .jsonld)"
+            )
         return fmt
 
 
@@ -95,4 +97,3 @@ def load_store(sources: Sequence[DatasetSource]) -> Store:
         except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
             raise DatasetLoadError(f"{source.path}: {exc}") from exc
     return Store(dataset=ds, version=digest.hexdigest()[:16], sources=list(sources))
-

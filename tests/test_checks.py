@@ -1,0 +1,94 @@
+"""Each whole-graph check (``queries/checks/*-violation.rq``) finds what it is for, so none can pass vacuously.
+
+For every check: the real data gives no row, and a small fixture broken in exactly the way the check describes
+gives a row naming the broken resource.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from collabkg.validation import check
+from rdflib import Graph
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKS = ROOT / "queries" / "checks"
+
+PREFIXES = """
+@prefix ck: <https://w3id.org/collabkg/vocab#> .
+@prefix model: <https://w3id.org/collabkg/id/model/> .
+@prefix study: <https://w3id.org/collabkg/id/study/> .
+@prefix finding: <https://w3id.org/collabkg/id/finding/> .
+@prefix determinant: <https://w3id.org/collabkg/id/determinant/> .
+@prefix country: <https://w3id.org/collabkg/id/country/> .
+@prefix mapping: <https://w3id.org/collabkg/id/mapping/> .
+@prefix cito: <http://purl.org/spar/cito/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+"""
+
+#: check name → (broken fixture in Turtle, the focus node the check must report)
+BROKEN: dict[str, tuple[str, str]] = {
+    "unsupported-link-violation": (
+        "model:a ck:combinesWith model:b .",
+        "model:a",
+    ),
+    "uncurated-mapping-violation": (
+        "model:a skos:closeMatch model:b .",
+        "model:a",
+    ),
+    "mapping-without-triple-violation": (
+        """mapping:a-to-b a ck:CuratedMapping ; ck:mappingSubject model:a ; ck:mappingRelation skos:closeMatch ;
+               ck:mappingObject model:b ; ck:rationale "why" .""",
+        "mapping:a-to-b",
+    ),
+    "citation-outside-reference-list-violation": (
+        """finding:f ck:reportedIn study:one ; cito:citesAsEvidence <https://w3id.org/collabkg/id/study/two/ref/1> .
+           <https://w3id.org/collabkg/id/study/two/ref/1> ck:inReferenceListOf study:two .""",
+        "finding:f",
+    ),
+    "duplicate-reference-number-violation": (
+        """<https://w3id.org/collabkg/id/study/one/ref/1> ck:referenceNumber 1 ; ck:inReferenceListOf study:one .
+           <https://w3id.org/collabkg/id/study/one/ref/one> ck:referenceNumber 1 ; ck:inReferenceListOf study:one .""",
+        "<https://w3id.org/collabkg/id/study/one/ref/1>",
+    ),
+    "unevidenced-determinant-violation": (
+        "determinant:d a ck:Determinant ; ck:identifiedIn study:one .",
+        "determinant:d",
+    ),
+    "widening-screening-violation": (
+        "study:s1 ck:recordCount 10 ; ck:nextStep study:s2 . study:s2 ck:recordCount 20 .",
+        "study:s1",
+    ),
+    "country-iri-violation": (
+        'country:sweden a ck:Country ; ck:isoAlpha2 "SE" .',
+        "country:sweden",
+    ),
+}
+
+
+def test_every_check_has_a_broken_fixture() -> None:
+    assert sorted(BROKEN) == sorted(p.stem for p in CHECKS.glob("*-violation.rq"))
+
+
+@pytest.fixture(scope="module")
+def real_data() -> Graph:
+    g = Graph()
+    for file in sorted((ROOT / "data").glob("*.ttl")):
+        g.parse(file)
+    return g
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_check_passes_on_the_real_data(name: str, real_data: Graph) -> None:
+    assert check(real_data, (CHECKS / f"{name}.rq").read_text(), name) == []
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_check_finds_the_broken_fixture(name: str) -> None:
+    turtle, focus = BROKEN[name]
+    graph = Graph().parse(data=PREFIXES + turtle, format="turtle")
+    violations = check(graph, (CHECKS / f"{name}.rq").read_text(), name)
+    assert [v.focus_node for v in violations][:1] == [focus], violations
+    assert all(v.message for v in violations)
