@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, MethodNotAllowed, UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
 from werkzeug.wrappers import Request
 
 from .engine import (
@@ -133,7 +140,11 @@ def _read_body(req: Request) -> tuple[dict[str, list[str]], str | None]:
         utf8 = False
     if not utf8:
         raise BadRequest(f"Requests must be encoded in UTF-8, not {charset}.")
-    body = req.get_data(cache=False)  # raises RequestEntityTooLarge past MAX_CONTENT_LENGTH
+    body = req.get_data(cache=False)  # raises RequestEntityTooLarge past MAX_CONTENT_LENGTH, when declared
+    limit = req.max_content_length
+    if req.content_length is None and limit is not None and len(body) >= limit:
+        # A chunked body (no Content-Length) is cut at the limit by werkzeug without a word.
+        raise RequestEntityTooLarge()
     if req.mimetype == FORM_TYPE:
         return _parse_params(body, "The form body"), None
     return {}, _utf8(body, "The query")
