@@ -36,6 +36,15 @@ FIXTURE_GRAPHS: dict[URIRef, Path] = {
 FIXTURE_UNION_SIZE = 16
 
 
+#: Lines a test module wants shown in the summary at the end of the run (e.g. the W3C suite's pass count).
+SUMMARY_LINES = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
+
+
 def fixture_config(**overrides: Any) -> dict[str, Any]:
     """App configuration serving the fixture graphs, with ``overrides``."""
     return {
