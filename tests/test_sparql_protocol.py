@@ -324,6 +324,19 @@ def test_undeclared_prefix_is_400(client: FlaskClient) -> None:
     assert_plain_error(get(client, "SELECT * WHERE { ?s nope:p ?o }"), 400, "nope")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT (SUM(?o) AS ?sum) WHERE { ?s ?p ?o }",  # SUM over strings
+        'SELECT ?x WHERE { BIND(REGEX("a", "(") AS ?x) }',  # a malformed regular expression
+        'SELECT ?x WHERE { BIND(STRLANG("a", "not a tag!") AS ?x) }',
+        "SELECT * WHERE { ?s ?p ?o } LIMIT 99999999999999999999999",
+    ],
+)
+def test_queries_rdflib_fails_to_evaluate_are_400_not_500(client: FlaskClient, text: str) -> None:
+    assert_plain_error(get(client, text), 400, "The query failed while running")
+
+
 def test_two_queries_are_400(client: FlaskClient) -> None:
     assert_plain_error(client.get("/sparql?query=ASK%7B%7D&query=ASK%7B%7D"), 400, "one query")
     url = "/sparql?query=ASK%7B%7D"

@@ -23,6 +23,7 @@ Size: at most ``limit`` rows (or triples) are produced; a longer result is trunc
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import signal
 import sys
@@ -47,6 +48,7 @@ from rdflib.store import Store
 from rdflib.term import Node
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class QueryError(ValueError):
@@ -59,6 +61,16 @@ class QuerySyntaxError(QueryError):
 
 class QueryTooComplex(QueryError):
     """The query nests deeper than rdflib's recursive parser and evaluator can follow."""
+
+
+class QueryFailed(QueryError):
+    """rdflib's evaluator raised on the query: a type or value error of the query's own making.
+
+    SPARQL turns most of these into unbound values, but rdflib lets some escape (``SUM`` over strings, a
+    malformed regex, an invalid language tag, a ``LIMIT`` beyond any index). They depend only on the query, so
+    retrying cannot help and the service is not broken: the client gets 400 with rdflib's words, and the log a
+    traceback, should it be a bug of rdflib's.
+    """
 
 
 class AccessRefused(QueryError):
@@ -345,6 +357,7 @@ def evaluate(
         service's.
     :param init_bindings: values for variables, bound before evaluation (never spliced into query text).
     :raises QueryTooComplex: the query nests too deeply to evaluate.
+    :raises QueryFailed: rdflib raised on the query while evaluating it.
     """
     query = prepared.query
     if selection is None:
@@ -370,6 +383,11 @@ def evaluate(
         return Answer(SPARQLResult(res), False)
     except RecursionError:
         raise QueryTooComplex("The query nests too deeply for this service to evaluate.") from None
+    except QueryError:  # the access guard's refusal, raised from inside rdflib
+        raise
+    except Exception as exc:
+        logger.warning("rdflib failed to evaluate a query", exc_info=True)
+        raise QueryFailed(f"The query failed while running: {type(exc).__name__}: {exc}") from exc
 
 
 def _construct(ctx: QueryContext, algebra: CompValue, limit: int) -> tuple[Graph, bool]:
