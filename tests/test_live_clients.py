@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import http.client
 import io
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -215,3 +217,12 @@ def test_a_runaway_query_frees_its_worker(tmp_path: Path) -> None:
         started = time.monotonic()
         assert wrapper(server, ASK, JSON, "get").query().convert()["boolean"] is True
         assert time.monotonic() - started < 1
+
+
+def test_serve_says_which_dataset_file_is_broken(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<http://example.org/s> <http://example.org/p> .\n")
+    args = [sys.executable, "-c", "from collabkg.cli import main; main()", "serve", "--dataset", str(broken)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {broken}")

@@ -15,7 +15,7 @@ from rdflib import URIRef
 from .build import BuildError, ValidationFailed, build, ensure_built
 from .formats import serialize
 from .paths import project_paths
-from .store import DatasetSource, Store, load_store
+from .store import DatasetLoadError, DatasetSource, Store, load_store
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -111,6 +111,9 @@ def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeo
     except BuildError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+    except DatasetLoadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def _built_store(paths) -> Store:
