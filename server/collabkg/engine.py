@@ -386,6 +386,8 @@ def evaluate(
     except QueryError:  # the access guard's refusal, raised from inside rdflib
         raise
     except Exception as exc:
+        if time.monotonic() > deadline:  # the interrupt, caught by rdflib and raised again as its own error
+            raise _Interrupt from None
         logger.warning("rdflib failed to evaluate a query", exc_info=True)
         raise QueryFailed(f"The query failed while running: {type(exc).__name__}: {exc}") from exc
 
@@ -398,10 +400,7 @@ def _construct(ctx: QueryContext, algebra: CompValue, limit: int) -> tuple[Graph
     """
     template = algebra.template or algebra.p.p.triples  # CONSTRUCT WHERE { ... }: the pattern is the template
     graph = Graph()
-    for (
-        prefix,
-        namespace,
-    ) in ctx.graph.namespaces():  # as rdflib's DESCRIBE does: output reads with our prefixes
+    for prefix, namespace in ctx.graph.namespaces():  # as rdflib's DESCRIBE does, to write with our prefixes
         graph.bind(prefix, namespace)
     for solution in evalPart(ctx, algebra.p):
         graph += _fillTemplate(template, solution)

@@ -244,7 +244,7 @@ def healthz() -> Response:
 
 def _preflight() -> Response:
     """CORS preflight: any origin may query, with the headers SPARQL clients send; cached for a day."""
-    response = Response(status=204)
+    response = Response(status=204, content_type="text/plain; charset=utf-8")
     response.headers["Allow"] = ", ".join(METHODS)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
