@@ -117,11 +117,11 @@ def test_trail_page_shows_the_trail_and_citation_metadata(client: FlaskClient) -
         "an international literature review",
     ) in tags
     assert [content for name, content in tags if name == "citation_author"] == [
-        "Andersson J",
-        "Ahgren B",
-        "Bihari Axelsson S",
-        "Eriksson A",
-        "Axelsson R",
+        "Andersson, J.",
+        "Ahgren, B.",
+        "Bihari Axelsson, S.",
+        "Eriksson, A.",
+        "Axelsson, R.",
     ]
     assert ("citation_journal_title", "International Journal of Integrated Care") in tags
     assert ("citation_volume", "11") in tags
