@@ -29,6 +29,8 @@ WD = Namespace("http://www.wikidata.org/entity/")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 #: The named graph holding what the reasoner adds.
 INFERRED_GRAPH = GRAPH["inferred"]
+#: The named graph holding why each inferred triple holds (PROV-O; see ``collabkg.explanations``).
+EXPLANATIONS_GRAPH = GRAPH["explanations"]
 
 
 def data_graph(stem: str) -> URIRef:
