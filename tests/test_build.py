@@ -12,7 +12,16 @@ import pytest
 from click.testing import CliRunner
 from collabkg.build import BuildError, ValidationFailed, build, ensure_built
 from collabkg.cli import main
-from collabkg.namespaces import CITO, CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, WD, data_graph
+from collabkg.namespaces import (
+    CITO,
+    CK,
+    EXPLANATIONS_GRAPH,
+    ID,
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    WD,
+    data_graph,
+)
 from collabkg.paths import ProjectPaths
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 
@@ -181,7 +190,13 @@ def inferred(built: ProjectPaths) -> Graph:
 def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: ProjectPaths) -> None:
     dataset = load(built)
     sizes = {g.identifier: len(g) for g in dataset.graphs() if len(g)}
-    assert set(sizes) == {ONTOLOGY_GRAPH, data_graph("review-r"), data_graph("countries"), INFERRED_GRAPH}
+    assert set(sizes) == {
+        ONTOLOGY_GRAPH,
+        data_graph("review-r"),
+        data_graph("countries"),
+        INFERRED_GRAPH,
+        EXPLANATIONS_GRAPH,
+    }
     assert sizes[data_graph("countries")] == len(Graph().parse(data=COUNTRIES, format="turtle"))
     assert sizes[ONTOLOGY_GRAPH] == len(Graph().parse(ONTOLOGY))
 
@@ -194,13 +209,13 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "queries/checks/countryless-review-violation.rq",
     }
     assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
-    assert set(manifest["timings"]) == {"parse", "validate", "reason", "write", "total"}
+    assert set(manifest["timings"]) == {"parse", "validate", "reason", "explain", "write", "total"}
     assert {"collabkg", "rdflib", "owlrl", "pyshacl", "pipeline_sha256"} <= set(manifest["code"])
 
 
 def test_inferred_graph_holds_nothing_asserted_and_no_noise(built: ProjectPaths, inferred: Graph) -> None:
     dataset = load(built)
-    asserted = [g for g in dataset.graphs() if g.identifier != INFERRED_GRAPH]
+    asserted = [g for g in dataset.graphs() if g.identifier not in (INFERRED_GRAPH, EXPLANATIONS_GRAPH)]
     builtins = (str(RDF), str(RDFS), str(OWL), str(XSD))
     assert len(inferred) > 0
     for s, p, o in inferred:
@@ -434,10 +449,11 @@ def test_cli_build_prints_progress_per_stage_and_exits_0(tmp_path: Path) -> None
 
     assert result.exit_code == 0, result.output
     stages = [line.split()[0] for line in result.stderr.splitlines()]
-    assert stages == ["parse", "validate", "reason", "write"]
-    assert "ontology 5" in result.stderr  # the ontology's triple count, several hundred
+    assert stages == ["parse", "validate", "reason", "explain", "write"]
+    assert re.search(r"ontology \d{3} triples", result.stderr)  # the ontology's triple count, several hundred
     assert "2 data files" in result.stderr
     assert "triples inferred" in result.stderr
+    assert re.search(r"explain .* (\d+) of \1 inferred triples explained", result.stderr)
     assert paths.dataset_file.exists()
 
     again = run_build(paths)
