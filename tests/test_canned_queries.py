@@ -42,6 +42,7 @@ SHIPPED = {
     "corroborated-findings",
     "determinant-findings",
     "determinants",
+    "explain",
     "hybrid-models",
     "models",
     "models-by-level",

@@ -5,7 +5,9 @@ references each claim cites (by number), the review that makes the claim (author
 identifiers) and the countries that review covers. One CONSTRUCT query computes it,
 ``queries/trail/trail.rq``, so the same trail is data (Turtle, JSON-LD: the query's graph as it is) and a
 page or a terminal listing (:class:`Trail`, read from that graph). ``GET /trail/{kind}/{slug}`` serves it;
-``collabkg trail model:partnership`` prints it.
+``collabkg trail model:partnership`` prints it. The page also says why each inferred statement about the
+resource holds (the rule and its premises, down to asserted triples and their claims): a second query,
+``queries/trail/explanations.rq``, over the explanations the build wrote (:mod:`collabkg.explanations`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from . import engine, formats, sparql
 from .canned import CannedQuery, parse_query_file
+from .explanations import Explanation, explanations_about
 from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
 
 __all__ = [
@@ -107,14 +110,16 @@ class Trail:
     definition: str | None
     claims: tuple[Claim, ...]
     reviews: tuple[Review, ...]
+    #: Why each inferred statement about the resource holds, where the trail's graph has explanations.
+    explanations: tuple[Explanation, ...] = ()
 
 
-def load_trail_query(queries_dir: Path) -> CannedQuery:
-    """The trail query, parsed and checked as canned queries are.
+def load_trail_query(queries_dir: Path, name: str = "trail") -> CannedQuery:
+    """A query of ``queries/trail/`` (the trail itself by default), parsed and checked as canned queries are.
 
     :raises collabkg.canned.QueryFileError: the file is missing or malformed.
     """
-    return parse_query_file(queries_dir / "trail" / "trail.rq")
+    return parse_query_file(queries_dir / "trail" / f"{name}.rq")
 
 
 def trail_graph(query: CannedQuery, dataset: Dataset, iri: URIRef, *, limit: int, deadline: float) -> Graph:
@@ -139,6 +144,7 @@ def read_trail(graph: Graph, iri: URIRef) -> Trail:
         definition=_text(graph.value(iri, SKOS.definition)),
         claims=tuple(claims),
         reviews=tuple(reviews),
+        explanations=explanations_about(graph, iri),
     )
 
 
@@ -266,9 +272,10 @@ blueprint = Blueprint("trails", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Load the trail query (a broken file stops start-up, as for canned queries) and register the route."""
+    """Load the trail queries (a broken file stops start-up, as for canned queries) and register the route."""
     folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
     app.extensions["collabkg.trail"] = load_trail_query(Path(folder))
+    app.extensions["collabkg.trail.explanations"] = load_trail_query(Path(folder), "explanations")
     app.register_blueprint(blueprint)
 
 
@@ -280,16 +287,24 @@ def show_trail(kind: str, slug: str) -> Response:
     choice = formats.negotiate(TRAIL_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
     iri = ID[f"{kind}/{slug}"]
     config = current_app.config
-    graph = engine.within(
-        float(config["QUERY_TIMEOUT"]),
-        lambda deadline: trail_graph(
-            current_app.extensions["collabkg.trail"],
-            current_app.extensions["collabkg.store"].dataset,
-            iri,
-            limit=int(config["RESULT_LIMIT"]),
-            deadline=deadline,
-        ),
+    queries = (
+        current_app.extensions["collabkg.trail"],
+        current_app.extensions["collabkg.trail.explanations"],
     )
+
+    def trail_and_explanations(deadline: float) -> Graph:
+        graph = Graph()
+        for query in queries:
+            graph += trail_graph(
+                query,
+                current_app.extensions["collabkg.store"].dataset,
+                iri,
+                limit=int(config["RESULT_LIMIT"]),
+                deadline=deadline,
+            )
+        return graph
+
+    graph = engine.within(float(config["QUERY_TIMEOUT"]), trail_and_explanations)
     if not graph:
         raise NotFound(f"The graph knows no {kind} {slug!r}.")
     if choice.format is formats.HTML:
