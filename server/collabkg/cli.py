@@ -219,3 +219,36 @@ def trail_cmd(paths, resource: str, format_name: str) -> None:
         format_trail(read_trail(graph, iri)) if fmt is None else serialize_graph(graph, fmt).decode(),
         nl=False,
     )
+
+
+@main.command("explain")
+@click.argument("subject")
+@click.argument("predicate")
+@click.argument("object_", metavar="OBJECT")
+@click.pass_obj
+def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
+    """Print why an inferred triple holds: its rule and premises, down to asserted triples and their claims.
+
+    Each term is a prefixed name or a full IRI, e.g. model:co-location ck:combinesWith model:partnership;
+    the predicate may be "a" (rdf:type), as in Turtle.
+    """
+    from rdflib import RDF
+
+    from .canned import Param, ParameterError
+    from .explanations import format_explanation, read_explanation, statement_iri
+    from .namespaces import CK
+
+    terms = []
+    for name, value in (("SUBJECT", subject), ("PREDICATE", predicate), ("OBJECT", object_)):
+        if name == "PREDICATE" and value == "a":
+            terms.append(RDF.type)
+            continue
+        try:
+            terms.append(Param(f"_{name.lower()}", "iri", None, False, None, "").parse(value))
+        except ParameterError as exc:
+            raise click.BadParameter(str(exc).partition(": ")[2], param_hint=name) from exc
+    dataset = _built_store(paths).dataset
+    node = statement_iri((terms[0], terms[1], terms[2]))
+    if (node, RDF.type, CK.Inference) not in dataset:
+        raise click.ClickException(f"{subject} {predicate} {object_} is not a triple of the inferred graph")
+    click.echo("\n".join(format_explanation(read_explanation(dataset, node))))
