@@ -252,3 +252,35 @@ def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
     if (node, RDF.type, CK.Inference) not in dataset:
         raise click.ClickException(f"{subject} {predicate} {object_} is not a triple of the inferred graph")
     click.echo("\n".join(format_explanation(read_explanation(dataset, node))))
+
+
+@main.command("cite")
+@click.argument("resource", metavar="KIND:SLUG")
+@click.option(
+    "--format", "format_name", default="apa", show_default=True, help="apa, bibtex, ris or csl-json."
+)
+@click.pass_obj
+def cite_cmd(paths, resource: str, format_name: str) -> None:
+    """Print the sources of a trail (e.g. model:partnership), or a review (study:andersson-2011), for citing.
+
+    A trail's sources are its reviews, and the references its claims cite where the graph describes them.
+    """
+    from .citations import EXPORTS, REVIEW_KIND, find_sources, load_sources_query
+    from .trails import KINDS, load_trail_query
+
+    kind, _, slug = resource.partition(":")
+    if kind not in (*KINDS, REVIEW_KIND) or not slug:
+        raise click.BadParameter(
+            f"expected KIND:SLUG with KIND one of {', '.join((*KINDS, REVIEW_KIND))}", param_hint="KIND:SLUG"
+        )
+    export = next((e for e in EXPORTS if e.format.matches(format_name)), None)
+    if export is None:
+        raise click.BadParameter(f"one of {', '.join(e.format.name for e in EXPORTS)}", param_hint="--format")
+    trail_query, sources_query = load_trail_query(paths.queries_dir), load_sources_query(paths.queries_dir)
+    store = _built_store(paths)
+    sources = find_sources(
+        trail_query, sources_query, store.dataset, kind, slug, limit=_NO_LIMIT, deadline=float("inf")
+    )
+    if sources is None:
+        raise click.ClickException(f"the graph knows no {kind} {slug!r}")
+    click.echo(export.write([source.csl for source in sources]), nl=False)
