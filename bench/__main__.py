@@ -1,0 +1,64 @@
+"""``python -m bench``: the build table at growing sizes, then the query service against its peers.
+
+``--quick`` is a smoke run (small sizes, 2 s per load point); the figures in the README come from the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import build_bench, query_bench
+from .generate import REPOSITORY
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--triples", type=float, nargs="+", default=[2e3, 2e4, 1e5, 1e6], help="Build sizes.")
+    parser.add_argument("--budget", type=float, default=600, help="Seconds an owlrl build may take.")
+    parser.add_argument("--validate-up-to", type=float, default=1e5, help="Largest size that runs pySHACL.")
+    parser.add_argument("--duration", type=float, default=10, help="Seconds per query load point.")
+    parser.add_argument("--quick", action="store_true", help="Sizes 2e3 2e4, 2 s per point, 120 s budget.")
+    parser.add_argument("--skip-build", action="store_true", help="Only the query service.")
+    parser.add_argument("--skip-query", action="store_true", help="Only the build.")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "collabkg-bench")
+    parser.add_argument(
+        "--peers-venv", type=Path, default=Path("/tmp/venv-peers"), help="Has rdflib-endpoint."
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.triples, args.duration, args.budget = [2e3, 2e4], 2.0, 120.0
+    print(
+        f"collabkg benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}: "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    if not args.skip_build:
+        started = time.monotonic()
+        print("\n## Build: parse + validate + reason + write (owlrl baseline vs compiled rules)")
+        rows = build_bench.measure(
+            [int(size) for size in args.triples],
+            args.workdir,
+            budget=args.budget,
+            validate_up_to=int(args.validate_up_to),
+        )
+        print(build_bench.table(rows))
+        print(f"({time.monotonic() - started:.0f} s)")
+    if not args.skip_query:
+        print(f"\n## Query service on the real graph, {args.duration:g} s per point, wrk over loopback")
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        dataset = args.workdir / "real.trig"
+        built = build_bench.run_once(REPOSITORY, "rules", validate=False, out=dataset)
+        scratch = Path(tempfile.mkdtemp(dir=args.workdir))
+        print(
+            query_bench.run(
+                dataset, built["models"], duration=args.duration, peers_venv=args.peers_venv, scratch=scratch
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""How the build grows: parse, validate, reason and write at each size, owlrl (the baseline) against the rules.
+
+Each (size, engine) runs in a fresh subprocess, so its peak memory (``ru_maxrss``) is its own and one run's
+garbage does not slow the next. The stages are the build's (``collabkg.build``): the same parsing, the same
+shapes and checks, :func:`collabkg.reasoning.infer` with the engine named, and the build's TriG writer.
+
+Validation does not depend on the engine, so it runs once per size, in the ``rules`` run, and the owlrl row
+counts that same time in its total. pySHACL grows faster than the rest (about half a minute at 20,000
+triples), so sizes above ``--validate-up-to`` skip it and say so. owlrl is skipped where its predicted time
+(from the previous size and the growth seen so far) passes ``--budget``, and stopped if a run passes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from collabkg.build import _write_dataset  # the build's own writer: the write stage is the build's
+from collabkg.namespaces import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
+from collabkg.reasoning import infer
+from collabkg.validation import check
+from collabkg.validation import validate as shacl
+from rdflib import RDF, Graph
+
+from .generate import generate
+
+__all__ = ["main", "run_once", "table"]
+
+STAGES = ("parse", "validate", "reason", "write")
+
+
+def run_once(root: Path, engine: str, *, validate: bool, out: Path | None = None) -> dict[str, Any]:
+    """One build of the project at ``root`` with ``engine``, timed by stage; writes the TriG to ``out``, or
+    into a temporary folder."""
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    ontology = Graph().parse(root / "ontology" / "collabkg.ttl")
+    shapes = Graph().parse(root / "ontology" / "shapes.ttl")
+    data = {file.stem: Graph().parse(file) for file in sorted((root / "data").glob("*.ttl"))}
+    asserted = Graph()
+    for graph in data.values():
+        asserted += graph
+    mark = _lap(timings, "parse", mark)
+    if validate:
+        results = shacl(asserted, shapes, ontology)
+        for file in sorted((root / "queries" / "checks").glob("*-violation.rq")):
+            results += check(asserted, file.read_text(encoding="utf-8"), file.name)
+        violations = [str(result) for result in results if result.severity == "Violation"]
+        if violations:
+            raise SystemExit(f"{root}: the generated data does not conform: {violations[:3]}")
+        mark = _lap(timings, "validate", mark)
+    inferred = infer(ontology, asserted, engine=engine)
+    mark = _lap(timings, "reason", mark)
+    named = {
+        ONTOLOGY_GRAPH: ontology,
+        **{data_graph(s): g for s, g in data.items()},
+        INFERRED_GRAPH: inferred,
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        _write_dataset(out or Path(scratch) / "collabkg.trig", named)
+    _lap(timings, "write", mark)
+    return {
+        "models": len(
+            set(asserted.subjects(RDF.type, CK.CollaborationModel))
+            | set(inferred.subjects(RDF.type, CK.CollaborationModel))
+        ),
+        "triples": len(asserted),
+        "inferred": len(inferred),
+        "seconds": timings,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _lap(timings: dict[str, float], stage: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[stage] = now - since
+    return now
+
+
+def _in_subprocess(root: Path, engine: str, *, validate: bool, budget: float) -> dict[str, Any] | None:
+    """:func:`run_once` in a fresh interpreter; None if it passed ``budget`` seconds (it is stopped)."""
+    command = [sys.executable, "-m", "bench.build_bench", "--one", str(root), "--engine", engine]
+    if not validate:
+        command.append("--no-validate")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=budget, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"build of {root} with {engine} failed:\n{exc.stderr}") from exc
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def measure(
+    sizes: list[int], workdir: Path, *, budget: float, validate_up_to: int, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """Generate each size and build it with both engines; one row per (size, engine)."""
+    rows: list[dict[str, Any]] = []
+    owlrl_seen: tuple[int, float] | None = None  # (triples, reason seconds) of the last owlrl run
+    for size in sizes:
+        root = workdir / str(size)
+        generate(root, size)
+        validate = size <= validate_up_to
+        ours = _in_subprocess(root, "rules", validate=validate, budget=budget * 4)
+        if ours is None:
+            raise SystemExit(f"the rules engine passed {budget * 4:.0f} s at {size:,} triples")
+        validate_time = ours["seconds"].get("validate")
+        rows.append({"size": size, "engine": "rules", **ours})
+        log(f"  {size:>9,} rules  {sum(ours['seconds'].values()):8.1f} s")
+        predicted = None
+        if owlrl_seen is not None:
+            seen_triples, seen_seconds = owlrl_seen
+            predicted = seen_seconds * (ours["triples"] / seen_triples) ** 1.3
+        if predicted is not None and predicted > budget:
+            rows.append(
+                {"size": size, "engine": "owlrl", "skipped": f"predicted {predicted:,.0f} s > budget"}
+            )
+            continue
+        baseline = _in_subprocess(root, "owlrl", validate=False, budget=budget)
+        if baseline is None:
+            rows.append({"size": size, "engine": "owlrl", "skipped": f"stopped at the {budget:.0f} s budget"})
+            owlrl_seen = (ours["triples"], budget)
+            continue
+        if validate_time is not None:
+            baseline["seconds"]["validate"] = validate_time  # the same code as in the rules run
+        owlrl_seen = (baseline["triples"], baseline["seconds"]["reason"])
+        rows.append({"size": size, "engine": "owlrl", **baseline})
+        log(f"  {size:>9,} owlrl  {sum(baseline['seconds'].values()):8.1f} s")
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a text table, with the speed-up of rules over owlrl and the growth per ×10 of triples."""
+    head = f"{'triples':>10} {'engine':<6} " + " ".join(f"{s:>9}" for s in STAGES)
+    head += f" {'total s':>9} {'peak MB':>8} {'inferred':>9} {'speed-up':>9} {'growth/x10':>10}"
+    lines = [head, "-" * len(head)]
+    previous: dict[str, dict[str, Any]] = {}
+    totals: dict[int, dict[str, float]] = {}
+    for row in rows:
+        if "skipped" in row:
+            lines.append(f"{row['size']:>10,} {row['engine']:<6} skipped: {row['skipped']}")
+            continue
+        seconds = row["seconds"]
+        total = sum(seconds.values())
+        totals.setdefault(row["size"], {})[row["engine"]] = total
+        cells = " ".join(f"{seconds[s]:>9.2f}" if s in seconds else f"{'-':>9}" for s in STAGES)
+        speedup = ""
+        if row["engine"] == "owlrl" and "rules" in totals[row["size"]]:
+            speedup = f"{total / totals[row['size']]['rules']:.1f}x"
+        growth = ""
+        before = previous.get(row["engine"])
+        if before is not None:
+            decades = math.log10(row["triples"] / before["triples"])
+            growth = f"{(total / sum(before['seconds'].values())) ** (1 / decades):.1f}x"
+        previous[row["engine"]] = row
+        lines.append(
+            f"{row['triples']:>10,} {row['engine']:<6} {cells} {total:>9.2f} {row['peak_mb']:>8.0f} "
+            f"{row['inferred']:>9,} {speedup:>9} {growth:>10}"
+        )
+    lines.append(
+        "speed-up: owlrl total / rules total at that size. growth/x10: how the total grows per tenfold triples. "
+        "'-' under validate: skipped (--validate-up-to); owlrl rows count the rules run's validate time."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--triples", type=float, nargs="+", default=[2e3, 2e4, 1e5, 1e6])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "collabkg-bench")
+    parser.add_argument("--budget", type=float, default=600, help="Seconds an owlrl build may take.")
+    parser.add_argument("--validate-up-to", type=float, default=1e5, help="Largest size that runs pySHACL.")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="rules", help=argparse.SUPPRESS)
+    parser.add_argument("--no-validate", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_once(args.one, args.engine, validate=not args.no_validate)))
+        return
+    rows = measure(
+        [int(size) for size in args.triples],
+        args.workdir,
+        budget=args.budget,
+        validate_up_to=int(args.validate_up_to),
+    )
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

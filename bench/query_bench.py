@@ -1,0 +1,377 @@
+"""The query service under load, side by side with what users would run instead, in one run.
+
+Servers, each started here on a loopback port and stopped after: collabkg (``collabkg serve``), rdflib-endpoint
+(its own venv, ``--peers-venv``), Virtuoso 7 (``virtuoso-t`` with a throwaway database, loaded with its bulk
+loader ``ld_dir``/``rdf_loader_run``) and, as the floor, a Flask app that answers "hello" under the same
+gunicorn settings as collabkg. Each serves the same built TriG. A server that cannot be installed or started
+is reported as such and the others go on.
+
+Load comes from ``wrk`` with a Lua script that rotates through a fixed mix of queries (GET ``?query=``, asking
+for SPARQL JSON results), at concurrency 1 and 16, ``--duration`` seconds per point. Two mixes: the canned
+queries of ``queries/`` without parameters, and ad-hoc queries (lookup by IRI, a three-pattern join,
+GROUP BY/COUNT, OPTIONAL+FILTER, a ``ck:moreComplexThan+`` path). Cold start is process start to the first
+correct answer of a probe query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .generate import REPOSITORY
+
+__all__ = ["ADHOC", "Point", "main", "parse_wrk", "run"]
+
+PREFIX = "PREFIX ck: <https://w3id.org/collabkg/vocab#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+#: The ad-hoc mix: the kinds of query people write against the endpoint.
+ADHOC = {
+    "lookup": "SELECT ?p ?o WHERE { <https://w3id.org/collabkg/id/model/partnership> ?p ?o }",
+    "join": PREFIX + "SELECT ?f ?d ?label WHERE { ?f ck:polarity ck:barrier ; ck:aboutDeterminant ?d . "
+    "?d rdfs:label ?label }",
+    "group-count": PREFIX
+    + "SELECT ?review (COUNT(?f) AS ?n) WHERE { ?f ck:reportedIn ?review } GROUP BY ?review",
+    "optional-filter": PREFIX + "SELECT ?m ?rank WHERE { ?m a ck:CollaborationModel . "
+    "OPTIONAL { ?m ck:complexityRank ?rank } FILTER (!BOUND(?rank) || ?rank > 2) }",
+    "path": PREFIX + "SELECT ?m ?simpler WHERE { ?m ck:moreComplexThan+ ?simpler }",
+}
+#: Asked until it gives this count: the server has loaded the data (cold start ends).
+PROBE = PREFIX + "SELECT (COUNT(?m) AS ?n) WHERE { ?m a ck:CollaborationModel }"
+_ACCEPT = "application/sparql-results+json"
+_LUA = """
+local paths = {%(paths)s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i], {["Accept"] = "%(accept)s"})
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("WRK_JSON {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, "
+    .. "\\"p99_us\\": %%d, \\"errors\\": %%d}\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), errors))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One load point: what wrk measured."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def parse_wrk(output: str) -> Point:
+    """The figures of a wrk run with our Lua ``done`` hook (its ``WRK_JSON`` line)."""
+    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
+    raw = json.loads(line.removeprefix("WRK_JSON "))
+    return Point(
+        requests_per_s=raw["requests"] / (raw["duration_us"] / 1e6),
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        errors=raw["errors"],
+    )
+
+
+@dataclass
+class Server:
+    """A server to load: how to start it, where it answers SPARQL, and how long it took to answer."""
+
+    name: str
+    start: Callable[[Path, int, Path], subprocess.Popen[bytes]]
+    endpoint: str = "/sparql"
+    sparql: bool = True
+    cold_start_s: float | None = None
+    failure: str | None = None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ask(port: int, path: str, query: str | None, timeout: float = 5) -> bytes:
+    url = f"http://127.0.0.1:{port}{path}"
+    if query is not None:
+        url += "?" + urllib.parse.urlencode({"query": query})
+    request = urllib.request.Request(url, headers={"Accept": _ACCEPT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return bytes(response.read())
+
+
+def _probe_count(body: bytes) -> int:
+    return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+
+def _collabkg(dataset: Path, port: int, _: Path) -> subprocess.Popen[bytes]:
+    binary = Path(sys.executable).parent / "collabkg"  # the console script of the venv running the bench
+    command = [str(binary), "serve", "--dataset", str(dataset), "--port", str(port)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _floor(_: Path, port: int, __: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "bench.floor", str(port)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPOSITORY)
+
+
+def _rdflib_endpoint(venv: Path) -> Callable[[Path, int, Path], subprocess.Popen[bytes]]:
+    def start(dataset: Path, port: int, _: Path) -> subprocess.Popen[bytes]:
+        binary = venv / "bin" / "rdflib-endpoint"
+        if not binary.exists():
+            raise RuntimeError(
+                f"{binary} is missing: python3 -m venv {venv} && {venv}/bin/pip install rdflib-endpoint"
+            )
+        command = [str(binary), "serve", str(dataset), "--host", "127.0.0.1", "--port", str(port)]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    return start
+
+
+def _virtuoso(dataset: Path, port: int, scratch: Path) -> subprocess.Popen[bytes]:
+    """Virtuoso 7 on a throwaway database in ``scratch``; the data is bulk loaded before it counts as up."""
+    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt") or shutil.which("isql")
+    if binary is None or isql is None:
+        raise RuntimeError("virtuoso-t not found: apt-get install virtuoso-opensource")
+    db = scratch / "virtuoso"
+    db.mkdir(parents=True, exist_ok=True)
+    load = db / "load"
+    load.mkdir(exist_ok=True)
+    shutil.copy(dataset, load / dataset.name)
+    sql_port = _free_port()
+    (db / "virtuoso.ini").write_text(
+        textwrap.dedent(f"""\
+        [Database]
+        DatabaseFile = {db}/virtuoso.db
+        ErrorLogFile = {db}/virtuoso.log
+        LockFile = {db}/virtuoso.lck
+        TransactionFile = {db}/virtuoso.trx
+        xa_persistent_file = {db}/virtuoso.pxa
+        [TempDatabase]
+        DatabaseFile = {db}/virtuoso-temp.db
+        TransactionFile = {db}/virtuoso-temp.trx
+        [Parameters]
+        ServerPort = 127.0.0.1:{sql_port}
+        DirsAllowed = ., {load}
+        NumberOfBuffers = 170000
+        MaxDirtyBuffers = 130000
+        [HTTPServer]
+        ServerPort = 127.0.0.1:{port}
+        ServerRoot = /var/lib/virtuoso-opensource-7/vsp
+        MaxClientConnections = 32
+        ServerThreads = 32
+        [SPARQL]
+        ResultSetMaxRows = 1000000
+        MaxQueryExecutionTime = 60
+        """),
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [binary, "-f", "-c", str(db / "virtuoso.ini")],
+        cwd=db,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    script = f"ld_dir('{load}', '{dataset.name}', 'https://w3id.org/collabkg/graph/default'); rdf_loader_run(); checkpoint;"
+    deadline = time.monotonic() + 120
+    while True:
+        done = subprocess.run(
+            [isql, str(sql_port), "dba", "dba", f"exec={script}"], capture_output=True, text=True, check=False
+        )
+        if done.returncode == 0 and "Error" not in done.stdout:
+            return process
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"virtuoso did not load the data: {(done.stdout + done.stderr)[-300:]}")
+        time.sleep(0.3)
+
+
+@contextmanager
+def _running(server: Server, dataset: Path, expected: int, scratch: Path) -> Iterator[int | None]:
+    """Start ``server``, wait for the probe's correct answer (its cold start), yield its port; stop it after.
+
+    Yields None (with ``server.failure`` set) if it cannot start.
+    """
+    port = _free_port()
+    started = time.monotonic()
+    try:
+        process = server.start(dataset, port, scratch)
+    except (RuntimeError, OSError) as exc:
+        server.failure = str(exc)
+        yield None
+        return
+    try:
+        while True:
+            try:
+                if server.sparql:
+                    if _probe_count(_ask(port, server.endpoint, PROBE)) == expected:
+                        break
+                elif _ask(port, server.endpoint, None):
+                    break
+            except (OSError, ValueError, KeyError, urllib.error.URLError):
+                pass
+            if process.poll() is not None or time.monotonic() - started > 300:
+                server.failure = f"did not answer correctly (exit {process.poll()})"
+                yield None
+                return
+            time.sleep(0.05)
+        server.cold_start_s = time.monotonic() - started
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _load(port: int, paths: list[str], connections: int, duration: float, scratch: Path) -> Point:
+    script = scratch / "mix.lua"
+    script.write_text(
+        _LUA % {"paths": ", ".join(json.dumps(p) for p in paths), "accept": _ACCEPT}, encoding="utf-8"
+    )
+    threads = min(connections, 2)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+    ]
+    done = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    )
+    return parse_wrk(done.stdout)
+
+
+def canned_queries() -> dict[str, str]:
+    """The canned queries without parameters, by name, as SPARQL text every server takes."""
+    queries = {}
+    for file in sorted((REPOSITORY / "queries").glob("*.rq")):
+        text = file.read_text(encoding="utf-8")
+        if "#+ param:" not in text:
+            queries[file.stem] = text
+    return queries
+
+
+def run(dataset: Path, expected: int, *, duration: float, peers_venv: Path, scratch: Path) -> str:
+    """Load every server with both mixes at concurrency 1 and 16; returns the report."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    servers = [
+        Server("collabkg", _collabkg),
+        Server("rdflib-endpoint", _rdflib_endpoint(peers_venv), endpoint="/"),
+        Server("virtuoso", _virtuoso),
+        Server("flask-floor", _floor, endpoint="/", sparql=False),
+    ]
+    mixes = {"canned": list(canned_queries().values()), "adhoc": list(ADHOC.values())}
+    results: dict[tuple[str, str, int], Point] = {}
+    for server in servers:
+        with _running(server, dataset, expected, scratch) as port:
+            if port is None:
+                continue
+            for mix, queries in mixes.items() if server.sparql else [("hello", [""])]:
+                paths = [
+                    server.endpoint + ("?" + urllib.parse.urlencode({"query": q}) if q else "")
+                    for q in queries
+                ]
+                for connections in (1, 16):
+                    results[server.name, mix, connections] = _load(
+                        port, paths, connections, duration, scratch
+                    )
+    return report(servers, results)
+
+
+def report(servers: list[Server], results: dict[tuple[str, str, int], Point]) -> str:
+    """The side-by-side table, collabkg's ratios against each other server, and the cold starts."""
+    names = [s.name for s in servers]
+    lines = [f"{'mix':<8} {'conc':>4} " + " ".join(f"{n:>30}" for n in names)]
+    lines.append(f"{'':<8} {'':>4} " + " ".join(f"{'req/s   p50 ms   p99 ms  err':>30}" for _ in names))
+    for mix in ("canned", "adhoc", "hello"):
+        for connections in (1, 16):
+            cells = []
+            for name in names:
+                point = results.get((name, mix, connections))
+                cells.append(
+                    f"{point.requests_per_s:>9.1f} {point.p50_ms:>8.1f} {point.p99_ms:>8.1f} {point.errors:>4}"
+                    if point
+                    else f"{'-':>30}"
+                )
+            if any(c.strip() != "-" for c in cells):
+                lines.append(f"{mix:<8} {connections:>4} " + " ".join(f"{c:>30}" for c in cells))
+    lines.append("")
+    lines.append(
+        "collabkg's ratios (req/s: collabkg / other, higher is better; p50: collabkg / other, lower is better)"
+    )
+    for mix in ("canned", "adhoc"):
+        for connections in (1, 16):
+            ours = results.get(("collabkg", mix, connections))
+            if ours is None:
+                continue
+            parts = []
+            for name in names[1:]:
+                other = results.get((name, mix, connections)) or results.get((name, "hello", connections))
+                if other:
+                    parts.append(
+                        f"{name}: req/s {ours.requests_per_s / other.requests_per_s:.2f}x, "
+                        f"p50 {ours.p50_ms / max(other.p50_ms, 1e-3):.2f}x"
+                    )
+            lines.append(f"  {mix:<7} c={connections:<3} " + "; ".join(parts))
+    lines.append("")
+    for server in servers:
+        state = f"{server.cold_start_s:.2f} s to the first correct answer" if server.cold_start_s else ""
+        lines.append(f"cold start {server.name:<16} {state or 'NOT RUN: ' + str(server.failure)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, required=True, help="A built collabkg.trig.")
+    parser.add_argument("--expected-models", type=int, required=True, help="The probe's right answer.")
+    parser.add_argument("--duration", type=float, default=10, help="Seconds per load point (10 or more).")
+    parser.add_argument(
+        "--peers-venv", type=Path, default=Path(os.environ.get("PEERS_VENV", "/tmp/venv-peers"))
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        print(
+            run(
+                args.dataset,
+                args.expected_models,
+                duration=args.duration,
+                peers_venv=args.peers_venv,
+                scratch=Path(scratch),
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
