@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, Literal, URIRef, Variable
+from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.query import Result
 from werkzeug.datastructures import MIMEAccept
@@ -200,6 +200,28 @@ def serialize_graph(graph: Graph, fmt: Format) -> bytes:
         return graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
     except ValueError as exc:  # rdflib's RDF/XML writer cannot name some predicates, and says so this way
         raise SerializationFailed(f"This result cannot be written as {fmt.label}: {exc}") from exc
+
+
+#: rdflib's writers of a whole dataset that keep each triple's graph name.
+_DATASET_WRITERS: dict[Format, str] = {TRIG: "trig", N_QUADS: "nquads", JSON_LD: "json-ld"}
+
+
+def serialize_dataset(dataset: Dataset, fmt: Format, *, keep_graphs: bool = True) -> bytes:
+    """Write an RDF dataset in one of :data:`GRAPH_FORMATS`, as UTF-8.
+
+    TriG, N-Quads and (when ``keep_graphs``) JSON-LD keep every triple in its named graph, so a reader can
+    tell, say, inferred triples from asserted ones; the triple formats get the union of the graphs, each
+    triple once.
+
+    :raises SerializationFailed: the data cannot be expressed in this format.
+    """
+    if keep_graphs and fmt in _DATASET_WRITERS:
+        return dataset.serialize(format=_DATASET_WRITERS[fmt], encoding="utf-8")
+    union = Graph()
+    for prefix, namespace in dataset.namespaces():
+        union.bind(prefix, namespace)
+    union += (triple for triple, _ in dataset.store.triples((None, None, None), None))
+    return serialize_graph(union, fmt)
 
 
 def _tabular(result: Result, *, tsv: bool) -> str:
