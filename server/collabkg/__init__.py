@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import canned, citations, sparql, trails
+from . import canned, citations, pages, sparql, trails
 from .build import ensure_built
 from .paths import default_root
 from .store import DatasetSource, load_store
@@ -56,4 +56,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     canned.init_app(app)
     trails.init_app(app)
     citations.init_app(app)
+    pages.init_app(app)
     return app
