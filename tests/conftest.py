@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,9 +116,15 @@ class LiveServer:
 
 @contextmanager
 def serve_graphs(
-    graphs: Mapping[str, Path], log_dir: Path, *, timeout: float | None = None, workers: int = 2
+    graphs: Mapping[str, Path],
+    log_dir: Path,
+    *,
+    timeout: float | None = None,
+    workers: int = 2,
+    datasets: Sequence[Path] = (),
 ) -> Iterator[LiveServer]:
-    """Run ``collabkg serve --graph IRI FILE ...`` on a free port until the block ends; wait until it answers.
+    """Run ``collabkg serve --graph IRI FILE ... --dataset FILE ...`` on a free port until the block ends; wait
+    until it answers.
 
     The server's output goes to a log file (a pipe nobody reads would fill up and block it).
     """
@@ -127,6 +133,8 @@ def serve_graphs(
     args += ["--port", str(port), "--workers", str(workers)]
     for iri, path in graphs.items():
         args += ["--graph", str(iri), str(path)]
+    for path in datasets:
+        args += ["--dataset", str(path)]
     if timeout is not None:
         args += ["--timeout", str(timeout)]
     log = log_dir / f"server-{port}.log"
@@ -163,4 +171,25 @@ def _wait_until_healthy(server: LiveServer, process: subprocess.Popen[bytes], se
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real server (gunicorn, two workers) over the fixture graphs, shared by the live tests."""
     with serve_graphs(FIXTURE_GRAPHS, tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def built_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's real graph, built once per session into a temporary folder (never into build/)."""
+    from collabkg.build import build
+    from collabkg.paths import ProjectPaths
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
+    try:
+        return build(ProjectPaths(Path(__file__).resolve().parents[1]), log=lambda line: None).dataset_file
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="session")
+def live_built_server(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real server (gunicorn) over the real built graph, with this checkout's queries and UI."""
+    with serve_graphs({}, tmp_path_factory.mktemp("live-built"), datasets=[built_dataset]) as server:
         yield server

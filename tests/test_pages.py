@@ -1,0 +1,371 @@
+"""Linked data over the real built graph: IRIs that resolve (303s), pages, data, the vocabulary, VoID, dumps."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from collabkg import create_app
+from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
+from collabkg.namespaces import CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID
+from collabkg.store import DatasetSource
+from conftest import DATA, LiveServer
+from flask import Flask
+from flask.testing import FlaskClient
+from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
+
+ROOT = Path(__file__).resolve().parents[1]
+RDFLIB_NAMES = {
+    "ttl": "turtle",
+    "nt": "nt",
+    "jsonld": "json-ld",
+    "rdf": "xml",
+    "trig": "trig",
+    "nq": "nquads",
+}
+UI_BUILD = ROOT / "ui" / "node_modules" / "@zazuko" / "yasgui" / "build"
+
+
+@pytest.fixture(scope="module")
+def app(built_dataset: Path) -> Flask:
+    """One app for the module: pages only read it."""
+    return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def served(built_dataset: Path) -> Dataset:
+    """The built dataset, read independently of the server, to check what it says against."""
+    dataset = Dataset(default_union=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset.parse(built_dataset, format="trig")
+    return dataset
+
+
+def union(dataset: Dataset) -> set[tuple[object, object, object]]:
+    return {triple for triple, _ in dataset.store.triples((None, None, None), None)}
+
+
+def same_triples(one: set[tuple[object, object, object]], other: set[tuple[object, object, object]]) -> bool:
+    """As many triples, and the same ones without blank nodes (two parses cannot match blank nodes)."""
+
+    def named(triples: set[tuple[object, object, object]]) -> set[tuple[object, object, object]]:
+        return {t for t in triples if not any(isinstance(term, BNode) for term in t)}
+
+    return len(one) == len(other) and named(one) == named(other)
+
+
+def parse(data: bytes, extension: str) -> Dataset:
+    dataset = Dataset(default_union=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset.parse(data=data, format=RDFLIB_NAMES[extension])
+    return dataset
+
+
+# --- /id: content negotiation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", GRAPH_FORMATS, ids=lambda f: f.name)
+def test_each_rdf_format_is_a_303_to_the_data(client: FlaskClient, fmt) -> None:
+    response = client.get("/id/model/partnership", headers={"Accept": fmt.media_type})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/data/model/partnership.{fmt.name}"
+    assert "Accept" in response.vary
+    data = client.get(response.headers["Location"])
+    assert data.status_code == 200
+    assert data.mimetype == fmt.media_type
+    described = parse(data.data, fmt.name)
+    assert (ID["model/partnership"], RDFS.label, Literal("Partnership", lang="en")) in described
+
+
+def test_a_browser_is_sent_to_the_page(client: FlaskClient) -> None:
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/id/model/partnership", headers={"Accept": accept})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/page/model/partnership"
+    assert "Accept" in response.vary
+    page = client.get("/page/model/partnership")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "<h1>Partnership</h1>" in page.text
+
+
+def test_curl_gets_turtle_and_format_overrides_accept(client: FlaskClient) -> None:
+    assert client.get("/id/model/partnership").headers["Location"].endswith(".ttl")
+    response = client.get("/id/model/partnership?format=nt", headers={"Accept": "text/html"})
+    assert response.headers["Location"] == "/data/model/partnership.nt"
+
+
+def test_deep_iris_resolve(client: FlaskClient) -> None:
+    response = client.get("/id/study/andersson-2011/ref/14", headers={"Accept": "text/html"})
+    assert response.headers["Location"] == "/page/study/andersson-2011/ref/14"
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_nothing_acceptable_is_406(client: FlaskClient) -> None:
+    response = client.get("/id/model/partnership", headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert "text/turtle" in response.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/id/model/no-such-model",
+        "/page/model/no-such-model",
+        "/data/model/no-such-model.ttl",
+        "/data/model/partnership.docx",
+        "/data/model/partnership",
+        "/id/study/andersson-2011/ref/999",
+        "/dumps/collabkg.xml",
+    ],
+)
+def test_unknown_is_a_404_page(client: FlaskClient, url: str) -> None:
+    response = client.get(url, headers={"Accept": "text/turtle"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "<h1>Not found</h1>" in response.text
+
+
+def test_quad_formats_keep_inferred_statements_apart(client: FlaskClient, served: Dataset) -> None:
+    colocation, partnership = ID["model/co-location"], ID["model/partnership"]
+    for fmt in (TRIG, N_QUADS):
+        described = parse(client.get(f"/data/model/co-location.{fmt.name}").data, fmt.name)
+        inferred = described.graph(INFERRED_GRAPH)
+        assert (colocation, CK.combinesWith, partnership) in inferred
+        assert (partnership, CK.combinesWith, colocation) in described.graph(GRAPH["andersson-2011"])
+    # The description holds the served statements about the resource, each in its graph (reified statements
+    # are blank nodes, which two parses cannot match: they are counted).
+    described = parse(client.get("/data/model/co-location.trig").data, "trig")
+
+    def quads(dataset: Dataset, s: object, o: object) -> list[tuple[object, ...]]:
+        return [
+            (qs, qp, qo, g.identifier if isinstance(g, Graph) else g)
+            for qs, qp, qo, g in dataset.quads((s, None, o, None))
+        ]
+
+    for s, o in ((colocation, None), (None, colocation)):
+        expected, got = quads(served, s, o), quads(described, s, o)
+        assert len(got) == len(expected)
+        assert {q for q in expected if not isinstance(q[0], BNode)} == {
+            q for q in got if not isinstance(q[0], BNode)
+        }
+    # ...plus the labels of the neighbours.
+    assert (CK.combinesWith, RDFS.label, Literal("combines with", lang="en")) in described
+
+
+# --- Pages ---------------------------------------------------------------------------------------------------
+
+
+def test_page_shows_words_marks_inferences_and_links(client: FlaskClient) -> None:
+    page = client.get("/page/model/co-location").text
+    assert page.index("<h1>Co-location</h1>") < page.index("Different organizations involved")
+    assert ">combines with</a>" in page and ">identified in</a>" in page and ">type</a>" in page
+    # An inferred value is marked, and links to the explanation (the resource's evidence trail).
+    inferred = re.search(
+        r'<li class="is-inferred" data-ck-inferred="true">\s*<span class="value"><a href="([^"]+)"[^>]*>Partnership</a>',
+        page,
+    )
+    assert inferred is not None and inferred.group(1) == "/page/model/partnership"
+    assert 'class="inferred" href="/trail/model/co-location"' in page
+    # Asserted values are not marked.
+    assert re.search(r'<li>\s*<span class="value"><a href="/page/study/andersson-2011"', page)
+    assert 'href="/trail/model/co-location/cite">Cite this</a>' in page
+    assert 'href="/vocab#combinesWith"' in page
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page
+    assert re.search(r'<a href="/page/model/co-location" class="model highlight"', page)
+
+
+def test_pages_of_every_kind_render(client: FlaskClient) -> None:
+    for path in ("study/andersson-2011", "determinant/trust", "country/se", "study/andersson-2011/ref/14"):
+        response = client.get(f"/page/{path}")
+        assert response.status_code == 200, path
+        assert "<h1>" in response.text
+
+
+@pytest.fixture
+def xss_client() -> Iterator[FlaskClient]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROJECT_ROOT": str(ROOT),
+            "DATASET_FILES": [DatasetSource(DATA / "pages.ttl", GRAPH["pages-test"])],
+        }
+    )
+    yield app.test_client()
+
+
+def test_a_literal_with_a_script_shows_as_text(xss_client: FlaskClient) -> None:
+    for url in ("/page/model/xss", "/page/model/plain", "/"):
+        page = xss_client.get(url).text
+        assert "<script>alert" not in page, url
+        assert "&lt;script&gt;alert(" in page, url
+    page = xss_client.get("/page/model/xss").text
+    assert "<b>markup</b>" not in page and "&lt;b&gt;markup&lt;/b&gt; &amp; an ampersand" in page
+
+
+def test_landing_page_counts_and_entry_points(client: FlaskClient, served: Dataset) -> None:
+    page = client.get("/").text
+    models = set(served.subjects(RDF.type, CK.CollaborationModel))
+    assert f"<tr><td>{len(models)}</td><td>collaboration models</td></tr>" in page
+    references = set(served.subjects(RDF.type, CK.Reference))
+    assert f"<tr><td>{len(references)}</td><td>numbered references</td></tr>" in page
+    for name in ("andersson-2011", "inferred", "ontology"):
+        size = len(served.graph(GRAPH[name]))
+        assert f"<tr><td>{size}</td><td><code>{GRAPH[name]}</code></td></tr>" in page
+    for link in (
+        "/page/model/pooled-budgets",
+        "/page/determinant/trust",
+        "/page/study/cameron-2000",
+        "/sparql",
+        "/vocab",
+        "/void",
+        "/ui",
+        "/queries/models",
+    ):
+        assert f'href="{link}' in page or f'href="http://localhost{link}' in page, link
+    assert "http://localhost/dumps/collabkg.trig" in page
+
+
+# --- The vocabulary ------------------------------------------------------------------------------------------
+
+
+def test_vocab_is_documented_by_pylode(client: FlaskClient) -> None:
+    response = client.get("/vocab", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and "Accept" in response.vary
+    for term in ("combinesWith", "moreComplexThan", "CollaborationModel", "StructuralModel", "identifiedIn"):
+        assert f'id="{term}"' in response.text, term
+    assert "combines with" in response.text
+    assert "pyLODE" in response.text
+
+
+@pytest.mark.parametrize(
+    "media_type, extension",
+    [("text/turtle", "ttl"), ("application/rdf+xml", "rdf"), ("application/ld+json", "jsonld")],
+)
+def test_vocab_as_rdf(client: FlaskClient, media_type: str, extension: str) -> None:
+    response = client.get("/vocab", headers={"Accept": media_type})
+    assert response.mimetype == media_type and "Accept" in response.vary
+    ontology = parse(response.data, extension)
+    assert (CK.combinesWith, RDF.type, OWL.SymmetricProperty) in ontology
+    assert (URIRef("https://w3id.org/collabkg/vocab"), RDF.type, OWL.Ontology) in ontology
+
+
+# --- VoID and dumps ------------------------------------------------------------------------------------------
+
+
+def test_void_counts_are_the_datasets(client: FlaskClient, served: Dataset) -> None:
+    response = client.get("/.well-known/void")
+    assert response.status_code == 200 and response.mimetype == "text/turtle"
+    void = parse(response.data, "ttl")
+    dataset = next(void.subjects(RDF.type, VOID.Dataset, unique=True))
+    while (None, VOID.subset, dataset) in void:  # the root, not a subset
+        dataset = next(void.subjects(VOID.subset, dataset))
+
+    def number(subject, prop) -> int:
+        return int(void.value(subject, prop))
+
+    triples = union(served)
+    assert number(dataset, VOID.triples) == len(triples)
+    assert number(dataset, VOID.distinctSubjects) == len({s for s, _, _ in triples})
+    assert number(dataset, VOID.distinctObjects) == len({o for _, _, o in triples})
+    classes = {o for _, p, o in triples if p == RDF.type}
+    properties = {p for _, p, _ in triples}
+    assert number(dataset, VOID.classes) == len(classes)
+    assert number(dataset, VOID.properties) == len(properties)
+    partitions = {
+        void.value(part, VOID["class"]): number(part, VOID.entities)
+        for part in void.objects(dataset, VOID.classPartition)
+    }
+    assert partitions[CK.CollaborationModel] == len(set(served.subjects(RDF.type, CK.CollaborationModel)))
+    by_property = {
+        void.value(part, VOID.property): number(part, VOID.triples)
+        for part in void.objects(dataset, VOID.propertyPartition)
+    }
+    assert by_property[CK.combinesWith] == sum(1 for _, p, _ in triples if p == CK.combinesWith)
+    subsets = {
+        void.value(sub, SD.name): number(sub, VOID.triples) for sub in void.objects(dataset, VOID.subset)
+    }
+    assert subsets == {g.identifier: len(g) for g in served.graphs() if len(g)}
+    dumps = {str(url) for url in void.objects(dataset, VOID.dataDump)}
+    assert dumps == {f"http://localhost/dumps/collabkg.{ext}" for ext in ("ttl", "nt", "trig", "jsonld")}
+    assert void.value(dataset, VOID.sparqlEndpoint) == URIRef("http://localhost/sparql")
+    assert void.value(dataset, VOID.uriSpace) == Literal("https://w3id.org/collabkg/id/")
+    assert URIRef("https://creativecommons.org/licenses/by/4.0/") in set(
+        void.objects(dataset, URIRef("http://purl.org/dc/terms/license"))
+    )
+    assert void.value(dataset, OWL.versionInfo) is not None
+    assert URIRef(str(CK)) in set(void.objects(dataset, VOID.vocabulary))
+    assert len(parse(client.get("/void").data, "ttl")) == len(void)
+
+
+@pytest.mark.parametrize("extension", ["ttl", "nt", "trig", "jsonld"])
+def test_dumps_parse_and_revalidate(client: FlaskClient, served: Dataset, extension: str) -> None:
+    response = client.get(f"/dumps/collabkg.{extension}")
+    assert response.status_code == 200
+    dump = parse(response.data, extension)
+    assert same_triples(union(dump), union(served))
+    if extension in ("trig", "jsonld"):
+        assert {g.identifier: len(g) for g in dump.graphs() if len(g)} == {
+            g.identifier: len(g) for g in served.graphs() if len(g)
+        }
+    etag, modified = response.headers["ETag"], response.headers["Last-Modified"]
+    again = client.get(f"/dumps/collabkg.{extension}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    assert (
+        client.get(f"/dumps/collabkg.{extension}", headers={"If-Modified-Since": modified}).status_code == 304
+    )
+    assert client.get(f"/dumps/collabkg.{extension}", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+# --- The query UI --------------------------------------------------------------------------------------------
+
+
+def test_ui_without_yasgui_says_how_to_install(make_app, tmp_path: Path) -> None:
+    page = make_app(UI_DIR=str(tmp_path)).test_client().get("/ui").text
+    assert "npm ci" in page and str(tmp_path) in page
+    assert "yasgui.min.js" not in page
+
+
+@pytest.mark.skipif(not UI_BUILD.is_dir(), reason="YASGUI is not installed: run `npm ci` in ui/")
+def test_ui_serves_yasgui_from_this_server(client: FlaskClient) -> None:
+    page = client.get("/ui").text
+    assert '<script src="/ui/yasgui/yasgui.min.js">' in page
+    assert not re.search(r'(src|href)="https?://', page)  # nothing from another host
+    assert '"name": "combining-models"' in page or '"name":"combining-models"' in page
+    script = client.get("/ui/yasgui/yasgui.min.js")
+    assert script.status_code == 200 and len(script.data) > 100_000
+    script.close()
+    assert client.get("/ui/yasgui/package.json").status_code == 404
+
+
+# --- A linked-data client over HTTP --------------------------------------------------------------------------
+
+
+@pytest.mark.live
+def test_rdflib_follows_every_model_iri(live_built_server: LiveServer, served: Dataset) -> None:
+    models = sorted(set(served.subjects(RDF.type, CK.CollaborationModel)))
+    assert len(models) >= 11
+    for model in models:
+        graph = Graph()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graph.parse(live_built_server.url + "/id/" + model[len(ID) :])
+        label = served.value(model, RDFS.label)
+        assert (model, RDFS.label, label) in graph, model
+        combinations = set(served.objects(model, CK.combinesWith))
+        assert combinations == set(graph.objects(model, CK.combinesWith)), model
+        for other in combinations:
+            assert graph.value(other, RDFS.label) is not None
+    colocation = set(served.objects(ID["model/co-location"], CK.combinesWith))
+    assert (
+        ID["model/partnership"] in colocation
+    )  # asserted only the other way round: the inferred one is there
