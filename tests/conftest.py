@@ -29,6 +29,8 @@ from rdflib import Dataset, Graph, URIRef
 DATA = Path(__file__).parent / "data"
 EX = "http://example.org/"
 #: The fixture dataset: three named graphs; ``extra`` repeats one triple of ``orgs``.
+#: The checkout under test.
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_GRAPHS: dict[URIRef, Path] = {
     URIRef(EX + name): DATA / f"{name}.ttl" for name in ("people", "orgs", "extra")
 }
@@ -183,9 +185,15 @@ def built_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp = pytest.MonkeyPatch()
     mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
     try:
-        return build(ProjectPaths(Path(__file__).resolve().parents[1]), log=lambda line: None).dataset_file
+        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
     finally:
         mp.undo()
+
+
+@pytest.fixture(scope="session")
+def built_app(built_dataset: Path) -> Flask:
+    """One app over the real built graph for the whole session: no request can change it (tests check that)."""
+    return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from collabkg import create_app
-from collabkg.build import build
 from collabkg.canned import QueryFileError, load_queries, parse_query_file
 from collabkg.cli import main
-from collabkg.paths import ProjectPaths
 from collabkg.store import DatasetSource
 from flask import Flask
 from flask.testing import FlaskClient
@@ -54,21 +52,10 @@ SHIPPED = {
 }
 
 
-@pytest.fixture(scope="module")
-def dataset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real project built once into a temporary folder (the shared build folder is left alone)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
-    try:
-        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
-    finally:
-        mp.undo()
-
-
-@pytest.fixture(scope="module")
-def app(dataset_file: Path) -> Flask:
-    """One app for the module: no request can change it (the injection tests check exactly that)."""
-    return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(dataset_file)]})
+@pytest.fixture
+def app(built_app: Flask) -> Flask:
+    """The session's app over the real build (conftest): one app for the module: no request can change it (the injection tests check exactly that)."""
+    return built_app
 
 
 @pytest.fixture
@@ -400,14 +387,14 @@ def test_a_string_parameter_is_data_not_syntax(tmp_path: Path) -> None:
 # --- Loading ------------------------------------------------------------------------------------------------
 
 
-def test_a_broken_query_file_stops_start_up_with_its_name(dataset_file: Path, tmp_path: Path) -> None:
+def test_a_broken_query_file_stops_start_up_with_its_name(built_dataset: Path, tmp_path: Path) -> None:
     (tmp_path / "fine.rq").write_text("#+ summary: Fine\nSELECT * WHERE { ?s ?p ?o }\n")
     (tmp_path / "broken.rq").write_text("#+ summary: Broken\nSELECT * WHERE { ?s ?p \n")
     with pytest.raises(QueryFileError, match=r"broken\.rq"):
         create_app(
             {
                 "PROJECT_ROOT": str(ROOT),
-                "DATASET_FILES": [DatasetSource(dataset_file)],
+                "DATASET_FILES": [DatasetSource(built_dataset)],
                 "CANNED_QUERIES_DIR": str(tmp_path),
             }
         )
@@ -484,8 +471,8 @@ def endpoint(app: Flask) -> Iterator[str]:
         thread.join()
 
 
-def test_cli_runs_locally(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+def test_cli_runs_locally(built_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(built_dataset.parent))
     result = CliRunner().invoke(
         main,
         ["--root", str(ROOT), "query", "combining-models", "--param", "model=co-location", "--format", "csv"],

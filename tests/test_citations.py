@@ -18,9 +18,7 @@ import pytest
 import rispy
 from click.testing import CliRunner
 from collabkg import create_app
-from collabkg.build import build
 from collabkg.cli import main
-from collabkg.paths import ProjectPaths
 from collabkg.store import DatasetSource
 from flask import Flask
 from flask.testing import FlaskClient
@@ -38,20 +36,9 @@ HOSTILE_TITLE = "Joint work <script>alert('x')</script></script><b>bold</b> & 10
 
 
 @pytest.fixture(scope="module")
-def dataset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
-    try:
-        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
-    finally:
-        mp.undo()
-
-
-@pytest.fixture(scope="module")
-def client(dataset_file: Path) -> FlaskClient:
-    """The real graph: citations only read it, so one app serves the module."""
-    app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(dataset_file)]})
-    return app.test_client()
+def client(built_app: Flask) -> FlaskClient:
+    """The real graph: citations only read it, so the session's app serves the module."""
+    return built_app.test_client()
 
 
 @pytest.fixture(scope="module")
@@ -321,8 +308,8 @@ def test_trail_page_cite_block_links_every_export(client: FlaskClient) -> None:
 # --- The command line ---------------------------------------------------------------------------------------
 
 
-def test_cli_cites_a_trail_in_bibtex(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+def test_cli_cites_a_trail_in_bibtex(built_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(built_dataset.parent))
     result = CliRunner().invoke(
         main, ["--root", str(ROOT), "cite", "model:partnership", "--format", "bibtex"]
     )
@@ -331,8 +318,8 @@ def test_cli_cites_a_trail_in_bibtex(dataset_file: Path, monkeypatch: pytest.Mon
     assert (entry["ID"], entry["title"], entry["volume"]) == ("andersson-2011", TITLE, "11")
 
 
-def test_cli_cites_a_review_in_apa_by_default(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+def test_cli_cites_a_review_in_apa_by_default(built_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(built_dataset.parent))
     result = CliRunner().invoke(main, ["--root", str(ROOT), "cite", "study:andersson-2011"])
     assert result.exit_code == 0, result.output
     assert result.output == APA_ANDERSSON + "\n"

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from collabkg.build import build
-from collabkg.paths import ProjectPaths
-from collabkg.store import DatasetSource, load_store
+from flask import Flask
 from rdflib import Dataset, URIRef
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,16 +17,10 @@ QUERIES = Path(__file__).parent / "competency"
 MODEL = "https://w3id.org/collabkg/id/model/"
 
 
-@pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    """The real project built into a temporary folder, loaded as the server loads it."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
-    try:
-        result = build(ProjectPaths(ROOT), log=lambda line: None)
-    finally:
-        mp.undo()
-    return load_store([DatasetSource(result.dataset_file)]).dataset
+@pytest.fixture
+def graph(built_app: Flask) -> Dataset:
+    """The real project's build, as the server holds it (the session's app, conftest)."""
+    return built_app.extensions["collabkg.store"].dataset
 
 
 def ask(graph: Dataset, name: str) -> bool:

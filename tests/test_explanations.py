@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg.build import build
 from collabkg.cli import main
 from collabkg.explanations import RULES, derive, explain, read_explanation, statement_iri, unexplained
 from collabkg.namespaces import CITO, CK, EXPLANATIONS_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
-from collabkg.paths import ProjectPaths
 from collabkg.reasoning import drop_noise, infer
 from collabkg.store import DatasetSource, load_store
 from flask import Flask
@@ -46,19 +44,8 @@ Triple = tuple[Node, Node, Node]
 
 
 @pytest.fixture(scope="module")
-def dataset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real project built once into a temporary folder (the shared build folder is left alone)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
-    try:
-        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
-    finally:
-        mp.undo()
-
-
-@pytest.fixture(scope="module")
-def dataset(dataset_file: Path) -> Dataset:
-    return load_store([DatasetSource(dataset_file)]).dataset
+def dataset(built_dataset: Path) -> Dataset:
+    return load_store([DatasetSource(built_dataset)]).dataset
 
 
 @pytest.fixture(scope="module")
@@ -278,9 +265,9 @@ def rows(app: Flask, url: str) -> list[dict[str, str]]:
 
 
 def test_canned_query_explain_returns_rule_and_premises(
-    make_app: Callable[..., Flask], dataset_file: Path
+    make_app: Callable[..., Flask], built_dataset: Path
 ) -> None:
-    app = make_app(DATASET_FILES=[DatasetSource(dataset_file)])
+    app = make_app(DATASET_FILES=[DatasetSource(built_dataset)])
     table = rows(
         app, "/queries/explain?subject=model:co-location&predicate=ck:combinesWith&object=model:partnership"
     )
@@ -329,9 +316,9 @@ def test_canned_query_explain_returns_rule_and_premises(
 
 
 def test_trail_page_says_why_inferred_statements_hold(
-    make_app: Callable[..., Flask], dataset_file: Path
+    make_app: Callable[..., Flask], built_dataset: Path
 ) -> None:
-    client = make_app(DATASET_FILES=[DatasetSource(dataset_file)]).test_client()
+    client = make_app(DATASET_FILES=[DatasetSource(built_dataset)]).test_client()
     response = client.get("/trail/model/co-location", headers={"Accept": "text/html"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -352,8 +339,8 @@ def test_trail_page_says_why_inferred_statements_hold(
     assert graph.value(graph.value(node, PROV.wasGeneratedBy), CK.rule) == CK["rule-prp-symp"]
 
 
-def test_cli_explain_prints_the_derivation_tree(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+def test_cli_explain_prints_the_derivation_tree(built_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(built_dataset.parent))
     result = CliRunner().invoke(
         main, ["--root", str(ROOT), "explain", "model:co-location", "ck:combinesWith", "model:partnership"]
     )

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg import create_app
-from collabkg.build import build
 from collabkg.cli import main
 from collabkg.namespaces import CITO, CK, ID
-from collabkg.paths import ProjectPaths
-from collabkg.store import DatasetSource
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
@@ -27,20 +23,10 @@ REF = "https://w3id.org/collabkg/id/study/andersson-2011/ref/"
 ANDERSSON = ID["study/andersson-2011"]
 
 
-@pytest.fixture(scope="module")
-def dataset_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
-    try:
-        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
-    finally:
-        mp.undo()
-
-
-@pytest.fixture(scope="module")
-def app(dataset_file: Path) -> Flask:
-    """One app for the module: trails only read it."""
-    return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(dataset_file)]})
+@pytest.fixture
+def app(built_app: Flask) -> Flask:
+    """The session's app over the real build (conftest): one app for the module: trails only read it."""
+    return built_app
 
 
 @pytest.fixture
@@ -133,8 +119,8 @@ def test_unknown_trails_are_404(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 404
 
 
-def test_cli_prints_the_trail(dataset_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(dataset_file.parent))
+def test_cli_prints_the_trail(built_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLABKG_BUILD_DIR", str(built_dataset.parent))
     result = CliRunner().invoke(main, ["--root", str(ROOT), "trail", "model:partnership"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Partnership\n<https://w3id.org/collabkg/id/model/partnership>\n")
