@@ -25,9 +25,6 @@ from flask.testing import FlaskClient
 from rdflib import RDFS, Dataset, Literal, URIRef
 from werkzeug.serving import make_server
 
-# rdflib 7.6's TriG parser (which loads the build for the app) calls Dataset API rdflib itself deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
-
 ROOT = Path(__file__).resolve().parents[1]
 ID = "https://w3id.org/collabkg/id/"
 CK = "https://w3id.org/collabkg/vocab#"
@@ -53,14 +50,9 @@ SHIPPED = {
 
 
 @pytest.fixture
-def app(built_app: Flask) -> Flask:
-    """The session's app over the real build (conftest): one app for the module: no request can change it (the injection tests check exactly that)."""
-    return built_app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(built_app: Flask) -> FlaskClient:
+    """A client of the session's app over the real build (conftest): requests only read it."""
+    return built_app.test_client()
 
 
 def rows(client: FlaskClient, url: str) -> list[dict[str, str]]:
@@ -354,8 +346,10 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_injection_attempts_are_400_and_change_nothing(app: Flask, client: FlaskClient, value: str) -> None:
-    dataset: Dataset = app.extensions["collabkg.store"].dataset
+def test_injection_attempts_are_400_and_change_nothing(
+    built_app: Flask, client: FlaskClient, value: str
+) -> None:
+    dataset: Dataset = built_app.extensions["collabkg.store"].dataset
     before = len(dataset)
     answer_before = rows(client, "/queries/combining-models?model=partnership")
     response = client.get("/queries/combining-models", query_string={"model": value})
@@ -446,11 +440,11 @@ def _example_bindings() -> Iterator[tuple[str, dict[str, str]]]:
 
 @pytest.mark.parametrize(("name", "args"), list(_example_bindings()))
 def test_remote_text_gives_the_same_answer_as_bound_variables(
-    app: Flask, name: str, args: dict[str, str]
+    built_app: Flask, name: str, args: dict[str, str]
 ) -> None:
     """What ``--endpoint`` sends (the query with a VALUES clause) answers as the pre-bound query does."""
-    query = app.extensions["collabkg.canned"][name]
-    dataset = app.extensions["collabkg.store"].dataset
+    query = built_app.extensions["collabkg.canned"][name]
+    dataset = built_app.extensions["collabkg.store"].dataset
     bindings = query.bindings(args)
     bound = query.run(dataset, bindings, limit=100_000).result
     sent = dataset.query(query.remote_text(bindings))
@@ -459,9 +453,9 @@ def test_remote_text_gives_the_same_answer_as_bound_variables(
 
 
 @pytest.fixture
-def endpoint(app: Flask) -> Iterator[str]:
+def endpoint(built_app: Flask) -> Iterator[str]:
     """The real app behind a real HTTP server on a loopback port, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=False)
+    server = make_server("127.0.0.1", 0, built_app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -21,9 +21,6 @@ from rdflib import RDF, RDFS, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-# rdflib 7.6's TriG parser (which loads the build) calls Dataset API rdflib itself deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
-
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Namespace(ID["model/"])
 CLAIM = Namespace(ID["claim/"])

@@ -15,23 +15,15 @@ from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-# rdflib 7.6's TriG and JSON-LD parsers call Dataset API that rdflib itself deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib")
-
 ROOT = Path(__file__).resolve().parents[1]
 REF = "https://w3id.org/collabkg/id/study/andersson-2011/ref/"
 ANDERSSON = ID["study/andersson-2011"]
 
 
 @pytest.fixture
-def app(built_app: Flask) -> Flask:
-    """The session's app over the real build (conftest): one app for the module: trails only read it."""
-    return built_app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(built_app: Flask) -> FlaskClient:
+    """A client of the session's app over the real build (conftest): requests only read it."""
+    return built_app.test_client()
 
 
 class _Meta(HTMLParser):
