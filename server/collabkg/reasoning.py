@@ -17,6 +17,10 @@ two engines (:data:`ENGINES`) that give the same inferred graph:
 ``owlrl`` (:func:`owlrl_closure`)
     owlrl's forward chaining over ontology + data: the reference the ``rules`` engine is tested against.
 
+The same forward chaining, over rules compiled from the asserted axioms instead of the closed ontology, records
+why each triple holds (:func:`derive`): the rule and its premises, which :mod:`collabkg.explanations` writes as
+PROV-O. Recording is off on the fast path.
+
 What is left out, and why (this paragraph is the README's):
 
     The inferred graph holds only what the OWL 2 RL reasoner adds that says something about this graph. Left
@@ -47,6 +51,7 @@ import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 
 import owlrl
 from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
@@ -61,8 +66,11 @@ from .namespaces import ID
 __all__ = [
     "BUILTIN_NAMESPACES",
     "ENGINES",
+    "RULES",
+    "Derivation",
     "InconsistentGraph",
     "OutsideRules",
+    "derive",
     "drop_noise",
     "infer",
     "is_noise",
@@ -187,10 +195,6 @@ _COMPILED_SCHEMA = frozenset(
         OWL.members,
     }
 )
-#: Property characteristics the compiled rules implement (the rest of OWL's are refused).
-_CHARACTERISTICS = frozenset(
-    {OWL.SymmetricProperty, OWL.TransitiveProperty, OWL.FunctionalProperty, OWL.InverseFunctionalProperty}
-)
 #: Pairs of datatypes no literal can belong to both of (owlrl's table, both ways round).
 _DISJOINT_DATATYPES = frozenset(pair for s, _, o in OWLRL_Datatypes_Disjointness for pair in ((s, o), (o, s)))
 _DATATYPE_NAMESPACES = (str(XSD), str(RDF), str(RDFS))
@@ -198,25 +202,79 @@ _DATATYPE_NAMESPACES = (str(XSD), str(RDF), str(RDFS))
 _TYPE = RDF.type
 
 
+#: Why a table entry of :class:`_Rules` applies: the OWL 2 RL rule's name, the term whose axiom it is (None for
+#: the rules that close ``rdfs:subClassOf``, ``rdfs:subPropertyOf`` and ``owl:sameAs`` themselves) and the
+#: axiom triples that join the data premises in a derivation (none for the ontology's blank-node structures).
+_Why = tuple[str, Node | None, tuple[Triple, ...]]
+#: What the forward chaining does with a conclusion: (subject, predicate, object, why, data premises).
+_Add = Callable[[Node, Node, Node, _Why, tuple[Triple, ...]], None]
+
+#: The rules :func:`derive` records, by OWL 2 RL name (OWL 2 Profiles, section 4.3): each is an individual
+#: ``ck:rule-<name>`` of the ontology, which the explanations name.
+RULES: tuple[str, ...] = (
+    "prp-symp",
+    "prp-trp",
+    "prp-inv1",
+    "prp-inv2",
+    "prp-spo1",
+    "prp-spo2",
+    "prp-dom",
+    "prp-rng",
+    "cax-sco",
+    "cls-hv1",
+    "cls-hv2",
+    "scm-sco",
+    "scm-spo",
+    "eq-sym",
+    "eq-trans",
+)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The first rule application that produced a triple (:func:`derive`)."""
+
+    #: The OWL 2 RL rule's name, one of :data:`RULES` (``prp-symp``).
+    rule: str
+    #: The ontology term whose axiom the rule applied (the symmetric property, the class with a superclass...);
+    #: None for the rules that close ``rdfs:subClassOf``, ``rdfs:subPropertyOf`` and ``owl:sameAs`` themselves.
+    axiom: Node | None
+    #: The triples the rule matched, data before schema: each asserted, or derived with a smaller depth.
+    premises: tuple[Triple, ...]
+    #: One more than the deepest premise's (an asserted premise's is 0): premises are always shallower.
+    depth: int
+
+
+def _entries() -> defaultdict[Node, dict[Node, _Why]]:
+    """An empty table; a dict per term (not a set) so each entry keeps the first axiom that gave it."""
+    return defaultdict(dict)
+
+
 @dataclass
 class _Rules:
-    """The ABox rules of a closed ontology, as lookup tables from a predicate or class to what follows."""
+    """The ABox rules of an ontology, as lookup tables from a predicate or class to what follows and why.
 
-    super_properties: dict[Node, set[Node]] = field(default_factory=lambda: defaultdict(set))
-    inverses: dict[Node, set[Node]] = field(default_factory=lambda: defaultdict(set))
-    domains: dict[Node, set[Node]] = field(default_factory=lambda: defaultdict(set))
-    ranges: dict[Node, set[Node]] = field(default_factory=lambda: defaultdict(set))
-    super_classes: dict[Node, set[Node]] = field(default_factory=lambda: defaultdict(set))
-    #: cls-hv1: a restriction class to its (property, value).
-    has_value: dict[Node, tuple[Node, Node]] = field(default_factory=dict)
-    #: cls-hv2: (property, value) to the restriction classes it puts a subject in.
-    by_value: dict[tuple[Node, Node], set[Node]] = field(default_factory=lambda: defaultdict(set))
-    #: prp-spo2: for each property, the (chain, position, result property) it appears in.
-    chain_links: dict[Node, list[tuple[tuple[Node, ...], int, Node]]] = field(
+    Compiled either from the ontology closed by owlrl (:meth:`of`, ``strict``: what the tables do not cover is
+    refused, so owlrl decides) or from the asserted ontology and data (:meth:`asserted`, for :func:`derive`:
+    every axiom premise is then an asserted triple, and the schema is closed by ``scm-*`` rules as it goes).
+    """
+
+    strict: bool
+    super_properties: dict[Node, dict[Node, _Why]] = field(default_factory=_entries)
+    inverses: dict[Node, dict[Node, _Why]] = field(default_factory=_entries)
+    domains: dict[Node, dict[Node, _Why]] = field(default_factory=_entries)
+    ranges: dict[Node, dict[Node, _Why]] = field(default_factory=_entries)
+    super_classes: dict[Node, dict[Node, _Why]] = field(default_factory=_entries)
+    #: cls-hv1: a class to the (property, value) its members have.
+    has_value: dict[Node, list[tuple[Node, Node, _Why]]] = field(default_factory=lambda: defaultdict(list))
+    #: cls-hv2: (property, value) to the classes it puts a subject in.
+    by_value: dict[tuple[Node, Node], dict[Node, _Why]] = field(default_factory=_entries)
+    #: prp-spo2: for each property, the (chain, position, result property, why) it appears in.
+    chain_links: dict[Node, list[tuple[tuple[Node, ...], int, Node, _Why]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    symmetric: set[Node] = field(default_factory=set)
-    transitive: set[Node] = field(default_factory=set)
+    symmetric: dict[Node, _Why] = field(default_factory=dict)
+    transitive: dict[Node, _Why] = field(default_factory=dict)
     functional: set[Node] = field(default_factory=set)
     inverse_functional: set[Node] = field(default_factory=set)
 
@@ -226,36 +284,29 @@ class _Rules:
 
         :raises OutsideRules: it uses a construct the rules do not implement.
         """
-        rules = cls()
+        rules = cls(strict=True)
         restrictions: dict[Node, dict[Node, Node]] = defaultdict(dict)
-        for s, p, o in tbox:
+        for triple in tbox:
+            s, p, o = triple
+            if rules.add_axiom(triple):
+                continue
             if p == RDF.type and _is_builtin(o):
-                if o in _CHARACTERISTICS:
-                    {
-                        OWL.SymmetricProperty: rules.symmetric,
-                        OWL.TransitiveProperty: rules.transitive,
-                        OWL.FunctionalProperty: rules.functional,
-                        OWL.InverseFunctionalProperty: rules.inverse_functional,
-                    }[o].add(s)
+                if o == OWL.FunctionalProperty:
+                    rules.functional.add(s)
+                elif o == OWL.InverseFunctionalProperty:
+                    rules.inverse_functional.add(s)
                 elif str(o).startswith(str(OWL)) and o not in _INERT_CLASSES | {OWL.Restriction}:
                     raise OutsideRules(f"the ontology uses {o}")
-            elif p in (RDFS.subPropertyOf, OWL.equivalentProperty):
-                _link(rules.super_properties, s, o, both=p == OWL.equivalentProperty)
-            elif p in (RDFS.subClassOf, OWL.equivalentClass):
-                _link(rules.super_classes, s, o, both=p == OWL.equivalentClass)
-            elif p == OWL.inverseOf:
-                rules.inverses[s].add(o)
-                rules.inverses[o].add(s)
-            elif p == RDFS.domain:
-                rules.domains[s].add(o)
-            elif p == RDFS.range:
-                rules.ranges[s].add(o)
+            elif p == OWL.equivalentProperty:
+                _link(rules.super_properties, s, o, ("prp-eqp1", s, (triple,)))
+                _link(rules.super_properties, o, s, ("prp-eqp2", s, (triple,)))
+            elif p == OWL.equivalentClass:
+                _link(rules.super_classes, s, o, ("cax-eqc1", s, (triple,)))
+                _link(rules.super_classes, o, s, ("cax-eqc2", s, (triple,)))
             elif p in (OWL.onProperty, OWL.hasValue):
                 restrictions[s][p] = o
             elif p == OWL.propertyChainAxiom:
-                chain = tuple(tbox.items(o))
-                for position, link in enumerate(chain):
-                    rules.chain_links[link].append((chain, position, s))
+                rules.add_chain(s, tuple(tbox.items(o)))
             elif p == OWL.sameAs and s != o:
                 raise OutsideRules(f"the ontology makes {s} the same as {o}")
             elif p == OWL.disjointWith and _is_datatype(s) and _is_datatype(o):
@@ -264,24 +315,79 @@ class _Rules:
                 raise OutsideRules(f"the ontology uses {p}")
         for restriction, parts in restrictions.items():
             if OWL.hasValue in parts and OWL.onProperty in parts:
-                pair = (parts[OWL.onProperty], parts[OWL.hasValue])
-                rules.has_value[restriction] = pair
-                rules.by_value[pair].add(restriction)
+                prop, value = parts[OWL.onProperty], parts[OWL.hasValue]
+                axioms = ((restriction, OWL.hasValue, value), (restriction, OWL.onProperty, prop))
+                rules.has_value[restriction].append((prop, value, ("cls-hv1", restriction, axioms)))
+                rules.by_value[prop, value][restriction] = ("cls-hv2", restriction, axioms)
         return rules
 
+    @classmethod
+    def asserted(cls, ontology: Graph, data: Graph) -> _Rules:
+        """Compile the axioms as asserted in ``ontology`` and ``data``, for derivations that end at them.
 
-def _link(table: dict[Node, set[Node]], a: Node, b: Node, *, both: bool) -> None:
+        Refuses nothing: what the tables do not cover is simply not derived. Two steps of the OWL 2 RL tables
+        are one here, ``cls-hv1``/``cls-hv2`` with ``cax-eqc1``/``cax-eqc2``: the ontology defines named classes
+        as equivalent to anonymous ``owl:hasValue`` restrictions, and a type of the restriction's blank node is
+        noise, so a derivation goes from the value to the named class (and back) in one step.
+        """
+        rules = cls(strict=False)
+        for graph in (ontology, data):
+            for triple in graph:
+                rules.add_axiom(triple)
+        for prop, items in ontology.subject_objects(OWL.propertyChainAxiom):
+            rules.add_chain(prop, tuple(ontology.items(items)))
+        for a, b in ontology.subject_objects(OWL.equivalentClass):
+            for named, restriction in ((a, b), (b, a)):
+                prop = ontology.value(restriction, OWL.onProperty)
+                value = ontology.value(restriction, OWL.hasValue)
+                if isinstance(named, URIRef) and prop is not None and value is not None:
+                    rules.has_value[named].append((prop, value, ("cls-hv1", named, ())))
+                    rules.by_value[prop, value].setdefault(named, ("cls-hv2", named, ()))
+        rules.transitive.setdefault(RDFS.subClassOf, ("scm-sco", None, ()))
+        rules.transitive.setdefault(RDFS.subPropertyOf, ("scm-spo", None, ()))
+        rules.symmetric.setdefault(OWL.sameAs, ("eq-sym", None, ()))
+        rules.transitive.setdefault(OWL.sameAs, ("eq-trans", None, ()))
+        return rules
+
+    def add_axiom(self, triple: Triple) -> bool:
+        """Enter an axiom both compilations read the same way; False if ``triple`` is not one."""
+        s, p, o = triple
+        if p == RDF.type and o == OWL.SymmetricProperty:
+            self.symmetric.setdefault(s, ("prp-symp", s, (triple,)))
+        elif p == RDF.type and o == OWL.TransitiveProperty:
+            self.transitive.setdefault(s, ("prp-trp", s, (triple,)))
+        elif p == RDFS.subPropertyOf:
+            _link(self.super_properties, s, o, ("prp-spo1", s, (triple,)))
+        elif p == RDFS.subClassOf:
+            _link(self.super_classes, s, o, ("cax-sco", s, (triple,)))
+        elif p == OWL.inverseOf:
+            self.inverses[s].setdefault(o, ("prp-inv1", s, (triple,)))
+            self.inverses[o].setdefault(s, ("prp-inv2", s, (triple,)))
+        elif p == RDFS.domain:
+            self.domains[s].setdefault(o, ("prp-dom", s, (triple,)))
+        elif p == RDFS.range:
+            self.ranges[s].setdefault(o, ("prp-rng", s, (triple,)))
+        else:
+            return False
+        return True
+
+    def add_chain(self, prop: Node, chain: tuple[Node, ...]) -> None:
+        """prp-spo2: the chain's list is the ontology's blank nodes, not a premise of the derivation."""
+        for position, link in enumerate(chain):
+            self.chain_links[link].append((chain, position, prop, ("prp-spo2", prop, ())))
+
+
+def _link(table: dict[Node, dict[Node, _Why]], a: Node, b: Node, why: _Why) -> None:
+    """Enter ``a`` → ``b``, unless reflexive (it concludes what is known); the first axiom found stays."""
     if a != b:
-        table[a].add(b)
-        if both:
-            table[b].add(a)
+        table[a].setdefault(b, why)
 
 
 class _Facts:
     """Every triple known so far, indexed by predicate then subject (``spo``) and by predicate then object
     (``pos``, kept only for the predicates a join looks up by object)."""
 
-    def __init__(self, by_object: set[Node]) -> None:
+    def __init__(self, by_object: Iterable[Node]) -> None:
         self.spo: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
         self.pos: dict[Node, dict[Node, set[Node]]] = {p: defaultdict(set) for p in by_object}
 
@@ -313,92 +419,129 @@ def rule_closure(ontology: Graph, data: Graph) -> set[Triple]:
     :raises InconsistentGraph: owlrl found the ontology alone inconsistent.
     """
     tbox = owlrl_closure(ontology, Graph())
-    added = _forward_chain(_Rules.of(tbox), tbox, data)
+    _check_literals(data)
+    added = _forward_chain(_Rules.of(tbox), known=tbox, given=data)
     added.update(triple for triple in tbox if triple not in ontology and triple not in data)
     return added
 
 
-def _forward_chain(rules: _Rules, tbox: Graph, data: Graph) -> set[Triple]:
-    """Semi-naive forward chaining: each triple, asserted or derived, is joined once with those known then.
+def derive(ontology: Graph, data: Graph) -> dict[Triple, Derivation]:
+    """Every triple the rules derive from ``ontology`` + ``data`` that neither asserts, with its first derivation.
 
-    Returns the derived triples that are neither in ``data`` nor in ``tbox``: the facts start with both.
-
-    :raises OutsideRules: the data needs a rule that is not compiled.
+    The same forward chaining as :func:`rule_closure`, recording, over rules compiled from the asserted axioms
+    (:meth:`_Rules.asserted`) so that every premise is asserted or derived before its conclusion: following
+    premises always ends at asserted triples, without cycles. Unlike :func:`rule_closure` it refuses nothing;
+    what the rules do not cover (``eq-rep-*``, a construct owlrl alone handles) is simply not derived.
     """
-    chained = {link for links in rules.chain_links.values() for chain, _, _ in links for link in chain}
-    facts = _Facts(by_object=rules.transitive | rules.inverse_functional | chained)
+    derivations: dict[Triple, Derivation] = {}
+    _forward_chain(_Rules.asserted(ontology, data), known=(), given=chain(ontology, data), record=derivations)
+    return derivations
+
+
+def _forward_chain(
+    rules: _Rules,
+    *,
+    known: Iterable[Triple],
+    given: Iterable[Triple],
+    record: dict[Triple, Derivation] | None = None,
+) -> set[Triple]:
+    """Semi-naive forward chaining: each triple, given or derived, is joined once with those known then.
+
+    Returns the derived triples that are neither ``known`` (joined with, not from: a closed ontology) nor
+    ``given``. Triples are taken first in, first out (breadth first); a triple is known, to joins and to the
+    check that it is new, from the moment it is derived, so each is derived once, from premises known before it.
+
+    :param record: receives the first derivation of each derived triple (a triple with a literal subject is
+        then not derived, as no explanation is about one); None, the fast path, records nothing.
+    :raises OutsideRules: ``rules.strict`` and the data needs a rule that is not compiled.
+    """
+    chained = {link for entries in rules.chain_links.values() for links, *_ in entries for link in links}
+    facts = _Facts(by_object=rules.transitive.keys() | rules.inverse_functional | chained)
     pending: deque[Triple] = deque()
-    for triple in tbox:  # closed already: known from the start, joined only with data and derived triples
+    for triple in known:
         facts.add(*triple)
-    for triple in data:
-        _refuse_schema(triple)
+    for triple in given:
+        if rules.strict:
+            _refuse_schema(triple)
         if facts.add(*triple):
             pending.append(triple)
-    _check_literals(data)
     derived: set[Triple] = set()
 
-    def add(s: Node, p: Node, o: Node) -> None:
+    def add(s: Node, p: Node, o: Node, why: _Why, premises: tuple[Triple, ...]) -> None:
         if facts.add(s, p, o):
             pending.append((s, p, o))
             derived.add((s, p, o))
 
+    def add_recording(s: Node, p: Node, o: Node, why: _Why, premises: tuple[Triple, ...]) -> None:
+        if isinstance(s, Literal) or not facts.add(s, p, o):
+            return
+        rule, axiom, axioms = why
+        premises += axioms
+        depth = 1 + max(record[premise].depth if premise in record else 0 for premise in premises)
+        record[s, p, o] = Derivation(rule, axiom, premises, depth)
+        pending.append((s, p, o))
+        derived.add((s, p, o))
+
+    conclude: _Add = add if record is None else add_recording
     while pending:
-        s, p, o = pending.popleft()
+        triple = pending.popleft()
+        s, p, o = triple
         if p == _TYPE:
-            _apply_type(rules, s, o, add)
+            _apply_type(rules, triple, conclude)
             continue
-        for super_property in rules.super_properties.get(p, ()):
-            add(s, super_property, o)
-        for inverse in rules.inverses.get(p, ()):
-            add(o, inverse, s)
-        if p in rules.symmetric:
-            add(o, p, s)
-        if p in rules.transitive:
+        why = rules.symmetric.get(p)
+        if why is not None:
+            conclude(o, p, s, why, (triple,))
+        why = rules.transitive.get(p)
+        if why is not None:
             for z in list(facts.objects(o, p)):
-                add(s, p, z)
+                conclude(s, p, z, why, (triple, (o, p, z)))
             for w in list(facts.subjects(p, s)):
-                add(w, p, o)
-        if p in rules.functional and len(facts.objects(s, p)) > 1:
+                conclude(w, p, o, why, ((w, p, s), triple))
+        for inverse, why in rules.inverses.get(p, {}).items():
+            conclude(o, inverse, s, why, (triple,))
+        for super_property, why in rules.super_properties.get(p, {}).items():
+            conclude(s, super_property, o, why, (triple,))
+        for links, position, result, why in rules.chain_links.get(p, ()):
+            for path in _chain_paths(facts, links, position, triple):
+                conclude(path[0][0], result, path[-1][2], why, path)
+        if rules.strict and p in rules.functional and len(facts.objects(s, p)) > 1:
             raise OutsideRules(f"{s} has two values of the functional {p} (owl:sameAs)")
-        if p in rules.inverse_functional and len(facts.subjects(p, o)) > 1:
+        if rules.strict and p in rules.inverse_functional and len(facts.subjects(p, o)) > 1:
             raise OutsideRules(f"{o} has two subjects of the inverse-functional {p} (owl:sameAs)")
-        for cls in rules.domains.get(p, ()):
-            add(s, _TYPE, cls)
-        for cls in rules.ranges.get(p, ()):
-            if isinstance(o, Literal):
+        for cls, why in rules.domains.get(p, {}).items():
+            conclude(s, _TYPE, cls, why, (triple,))
+        for cls, why in rules.ranges.get(p, {}).items():
+            if not isinstance(o, Literal):
+                conclude(o, _TYPE, cls, why, (triple,))
+            elif rules.strict:
                 _check_literal_type(o, cls, rules)
-            else:
-                add(o, _TYPE, cls)
-        for restriction in rules.by_value.get((p, o), ()):
-            add(s, _TYPE, restriction)
-        for chain, position, result in rules.chain_links.get(p, ()):
-            for first, last in _chain_ends(facts, chain, position, s, o):
-                add(first, result, last)
+        for cls, why in rules.by_value.get((p, o), {}).items():
+            conclude(s, _TYPE, cls, why, (triple,))
     return derived
 
 
-def _apply_type(rules: _Rules, s: Node, cls: Node, add: Callable[[Node, Node, Node], None]) -> None:
+def _apply_type(rules: _Rules, triple: Triple, conclude: _Add) -> None:
     """cax-sco/cax-eqc and cls-hv1 for ``s rdf:type cls``."""
-    if _is_builtin(cls) and cls not in _INERT_CLASSES:
+    s, _, cls = triple
+    if rules.strict and _is_builtin(cls) and cls not in _INERT_CLASSES:
         raise OutsideRules(f"{s} is put in {cls}")
-    for super_class in rules.super_classes.get(cls, ()):
-        add(s, _TYPE, super_class)
-    pair = rules.has_value.get(cls)
-    if pair is not None:
-        add(s, *pair)
+    for super_class, why in rules.super_classes.get(cls, {}).items():
+        conclude(s, _TYPE, super_class, why, (triple,))
+    for prop, value, why in rules.has_value.get(cls, ()):
+        conclude(s, prop, value, why, (triple,))
 
 
-def _chain_ends(
-    facts: _Facts, chain: tuple[Node, ...], position: int, s: Node, o: Node
-) -> list[tuple[Node, Node]]:
-    """The (start, end) of every chain of known triples through ``s chain[position] o``."""
-    firsts = {s}
-    for link in reversed(chain[:position]):
-        firsts = {w for x in firsts for w in facts.subjects(link, x)}
-    lasts = {o}
-    for link in chain[position + 1 :]:
-        lasts = {z for y in lasts for z in facts.objects(y, link)}
-    return [(first, last) for first in firsts for last in lasts]
+def _chain_paths(
+    facts: _Facts, links: tuple[Node, ...], position: int, triple: Triple
+) -> list[tuple[Triple, ...]]:
+    """Every path of known triples along the property chain ``links`` through ``triple`` at ``position``."""
+    paths: list[tuple[Triple, ...]] = [(triple,)]
+    for link in reversed(links[:position]):
+        paths = [((w, link, path[0][0]), *path) for path in paths for w in facts.subjects(link, path[0][0])]
+    for link in links[position + 1 :]:
+        paths = [(*path, (path[-1][2], link, z)) for path in paths for z in facts.objects(path[-1][2], link)]
+    return paths
 
 
 def _refuse_schema(triple: Triple) -> None:
