@@ -42,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         RESULT_LIMIT=10_000,
         #: Largest request body accepted (bytes); larger is 413.
         MAX_CONTENT_LENGTH=1024 * 1024,
+        #: Bytes of query answers each process keeps for repeated requests (:mod:`collabkg.cache`); 0: none.
+        CACHE_BYTES=64 * 1024 * 1024,
     )
     app.config.from_prefixed_env("COLLABKG")
     if test_config is not None:

@@ -416,7 +416,7 @@ def run_query(name: str) -> Response:
     except ParameterError as exc:
         raise BadRequest(str(exc)) from exc
     return sparql.answer(
-        query.prepared, requested_formats=request.args.getlist("format"), init_bindings=bindings
+        query.prepared, requested_formats=request.args.getlist("format"), init_bindings=bindings, name=name
     )
 
 

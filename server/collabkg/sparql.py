@@ -28,6 +28,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.wrappers import Request
 
+from .cache import CachedAnswer, ResultCache, etag_of
 from .engine import (
     DatasetSelection,
     PreparedQuery,
@@ -184,6 +185,7 @@ def answer(
     requested_formats: Sequence[str] = (),
     selection: DatasetSelection | None = None,
     init_bindings: Mapping[str, Node] | None = None,
+    name: str | None = None,
 ) -> Response:
     """Run a query on the served dataset and answer the current request with its result.
 
@@ -191,35 +193,91 @@ def answer(
     ``RESULT_LIMIT`` rows or triples, and a cut response carries :data:`TRUNCATED_HEADER`. The format is
     negotiated from ``Accept`` unless ``requested_formats`` (``format=`` values) say otherwise.
 
+    Answers are kept in the app's :class:`~collabkg.cache.ResultCache` and tagged (``ETag``) by what decides
+    their content, so a repeated request costs a lookup and a revalidation none; errors are never kept.
+
     :param query: query text (relative IRIs resolve against the request's URL; our prefixes are predeclared),
         or a query prepared once by the caller.
     :param selection: the dataset the request names, replacing the query's FROM / FROM NAMED.
     :param init_bindings: values for variables of the query (canned query parameters).
+    :param name: what identifies a prepared query in the cache (a canned query's name); a prepared query
+        without one is not cached, since nothing cheaper than its text would tell it apart.
     """
     store: Store = current_app.extensions["collabkg.store"]
+    cache: ResultCache = current_app.extensions["collabkg.cache"]
     limit = int(current_app.config["RESULT_LIMIT"])
     base, accept = request.base_url, request.accept_mimetypes
+    key = _cache_key(query, name, store.version, base, requested_formats, selection, init_bindings, limit)
+    if key is not None and request.if_none_match.contains_weak(etag_of(key)):
+        return _tagged(Response(status=304), key)
+    cached = cache.get(key) if key is not None else None
+    if cached is None:
 
-    def work(deadline: float):
-        prepared = (
-            query if isinstance(query, PreparedQuery) else prepare(query, base=base, namespaces=PREFIXES)
-        )
-        choice = negotiate(FORMATS_BY_QUERY_FORM[prepared.form], accept, requested_formats)
-        outcome = evaluate(
-            store.dataset,
-            prepared,
-            selection=selection,
-            init_bindings=init_bindings,
-            limit=limit,
-            deadline=deadline,
-        )
-        return choice, outcome.truncated, serialize(outcome.result, choice.format)
+        def work(deadline: float) -> CachedAnswer:
+            prepared = (
+                query if isinstance(query, PreparedQuery) else prepare(query, base=base, namespaces=PREFIXES)
+            )
+            choice = negotiate(FORMATS_BY_QUERY_FORM[prepared.form], accept, requested_formats)
+            outcome = evaluate(
+                store.dataset,
+                prepared,
+                selection=selection,
+                init_bindings=init_bindings,
+                limit=limit,
+                deadline=deadline,
+            )
+            return CachedAnswer(
+                serialize(outcome.result, choice.format), choice.content_type, outcome.truncated
+            )
 
-    choice, truncated, body = within(float(current_app.config["QUERY_TIMEOUT"]), work)
-    response = Response(body, content_type=choice.content_type)
-    response.vary.add("Accept")
-    if truncated:
+        cached = within(float(current_app.config["QUERY_TIMEOUT"]), work)
+        if key is not None:
+            cache.put(key, cached)
+    response = Response(cached.body, content_type=cached.content_type)
+    if cached.truncated:
         response.headers[TRUNCATED_HEADER] = str(limit)
+    return _tagged(response, key)
+
+
+def _cache_key(
+    query: str | PreparedQuery,
+    name: str | None,
+    version: str,
+    base: str,
+    requested_formats: Sequence[str],
+    selection: DatasetSelection | None,
+    init_bindings: Mapping[str, Node] | None,
+    limit: int,
+) -> tuple[object, ...] | None:
+    """Everything an answer depends on, or ``None`` when the query has no cheap identity.
+
+    The format is keyed by what negotiation reads (``Accept`` as sent, and ``format=``) rather than by its
+    outcome, so a hit needs no parsing; two spellings of one format are two entries, which costs only memory.
+    Query text carries the URL its relative IRIs resolve against.
+    """
+    if isinstance(query, str):
+        identity: tuple[str, ...] = ("text", query, base)
+    elif name is not None:
+        identity = ("name", name)
+    else:
+        return None
+    graphs = None if selection is None else (_sorted(selection.default), _sorted(selection.named))
+    bindings = tuple(sorted((var, term.n3()) for var, term in (init_bindings or {}).items()))
+    accept = request.headers.get("Accept", "")
+    return (version, identity, bindings, graphs, accept, tuple(requested_formats), limit)
+
+
+def _sorted(graphs: frozenset[URIRef] | None) -> tuple[str, ...] | None:
+    return None if graphs is None else tuple(sorted(graphs))
+
+
+def _tagged(response: Response, key: tuple[object, ...] | None) -> Response:
+    """Mark an answer as negotiated and, when it has a key, revalidatable by its ETag before any reuse."""
+    response.vary.add("Accept")
+    if key is not None:
+        response.set_etag(etag_of(key), weak=True)
+        response.cache_control.public = True
+        response.cache_control.no_cache = True  # may be stored, but revalidated: the ETag makes that cheap
     return response
 
 
@@ -380,6 +438,8 @@ for _error in (HTTPException, *(cls for cls, _ in STATUS_OF_ERROR)):
 
 
 def init_app(app: Flask) -> None:
-    """Register /sparql and /healthz; count the graphs for the service description once, at start-up."""
+    """Register /sparql and /healthz; count the graphs for the service description once, at start-up, and
+    make the app's answer cache (``CACHE_BYTES``)."""
     app.extensions["collabkg.sparql"] = ServiceFacts.of(app.extensions["collabkg.store"])
+    app.extensions["collabkg.cache"] = ResultCache(int(app.config["CACHE_BYTES"]))
     app.register_blueprint(bp)

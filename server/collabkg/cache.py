@@ -1,0 +1,79 @@
+"""Answers of read-only queries, kept in memory and validated by ``ETag``.
+
+The served dataset never changes while the app runs (it changes only at build, and a new build is a new
+:attr:`collabkg.store.Store.version`), so an answer stays right for as long as the key it was stored under
+names the same query, bindings, dataset version, negotiated format and result limit. No invalidation is needed:
+a key that includes the version cannot outlive it.
+
+The same key, hashed, is the response's ``ETag``: a client (or proxy) that sends it back in ``If-None-Match``
+gets ``304 Not Modified`` without the query being parsed or run at all. The tag is weak (``W/``) because rdflib
+may order the rows of an unordered result differently in another process: same meaning, maybe other bytes.
+
+Memory is bounded by the total size of the stored bodies (``CACHE_BYTES``; 0 turns caching off), least
+recently used first out. Each process has its own cache: gunicorn's sync workers do not share one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+__all__ = ["CachedAnswer", "ResultCache", "etag_of"]
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """What a response needs to be written again: its bytes, its type and whether it was cut at the limit."""
+
+    body: bytes
+    content_type: str
+    truncated: bool
+
+
+def etag_of(key: tuple[object, ...]) -> str:
+    """The entity tag of the answer stored under ``key``: a digest, so it reveals nothing of the query."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+class ResultCache:
+    """A least-recently-used map from answer keys to answers, bounded by the total bytes of the bodies."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[object, ...], CachedAnswer] = OrderedDict()
+        self._bytes = 0
+        # The development server and tests may answer from threads; gunicorn's sync workers never contend.
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Bytes of the bodies held."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[object, ...]) -> CachedAnswer | None:
+        """The answer stored under ``key`` (now the most recently used), or ``None``."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[object, ...], answer: CachedAnswer) -> None:
+        """Keep ``answer``, dropping the least recently used until the bodies fit; one larger than the whole
+        budget is not kept at all (it would only push everything else out)."""
+        if len(answer.body) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = answer
+            self._bytes += len(answer.body)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)

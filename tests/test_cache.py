@@ -1,0 +1,151 @@
+"""Cached answers and ETags of /sparql and /queries/{name}: same bytes as uncached, keyed by all that decides
+them, revalidated with 304, errors never kept, memory bounded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from collabkg.cache import CachedAnswer, ResultCache
+from conftest import EX, ROOT
+from flask import Flask
+from flask.testing import FlaskClient
+
+SELECT = (
+    "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label"
+)
+JSON = "application/sparql-results+json"
+#: Joins every triple with every other six times: never finishes within a second.
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r }"
+
+
+def _cache(app: Flask) -> ResultCache:
+    return app.extensions["collabkg.cache"]
+
+
+def _get(client: FlaskClient, query: str, accept: str = JSON, **headers: str):
+    return client.get("/sparql", query_string={"query": query}, headers={"Accept": accept, **headers})
+
+
+def test_a_repeated_query_is_answered_from_the_cache_with_the_same_bytes(make_app) -> None:
+    app = make_app()
+    client = app.test_client()
+    first = _get(client, SELECT)
+    assert first.status_code == 200
+    assert len(_cache(app)) == 1
+    second = _get(client, SELECT)
+    assert second.data == first.data
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert len(_cache(app)) == 1
+    uncached = _get(make_app(CACHE_BYTES=0).test_client(), SELECT)
+    assert uncached.data == first.data
+    assert json.loads(first.data)["results"]["bindings"]
+
+
+def test_answers_carry_a_weak_etag_and_must_be_revalidated(client: FlaskClient) -> None:
+    response = _get(client, SELECT)
+    assert response.headers["ETag"].startswith('W/"')
+    assert response.cache_control.public and response.cache_control.no_cache
+    assert "Accept" in response.vary
+
+
+def test_if_none_match_gets_304_without_a_body(client: FlaskClient) -> None:
+    etag = _get(client, SELECT).headers["ETag"]
+    response = _get(client, SELECT, **{"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response.data == b""
+    assert response.headers["ETag"] == etag
+    assert _get(client, SELECT, **{"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_another_format_is_another_entry_and_another_etag(app: Flask, client: FlaskClient) -> None:
+    as_json = _get(client, SELECT)
+    as_csv = _get(client, SELECT, accept="text/csv")
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    assert as_csv.data != as_json.data
+    assert as_csv.headers["ETag"] != as_json.headers["ETag"]
+    assert len(_cache(app)) == 2
+    assert _get(client, SELECT, accept="text/csv").data == as_csv.data
+    assert _get(client, SELECT, **{"If-None-Match": as_json.headers["ETag"]}).status_code == 304
+    assert (
+        _get(client, SELECT, accept="text/csv", **{"If-None-Match": as_json.headers["ETag"]}).status_code
+        == 200
+    )
+
+
+def test_the_result_limit_is_part_of_the_key(make_app) -> None:
+    full, cut = make_app().test_client(), make_app(RESULT_LIMIT=1).test_client()
+    assert _get(full, SELECT).headers["ETag"] != _get(cut, SELECT).headers["ETag"]
+
+
+def test_errors_are_not_cached(app: Flask, client: FlaskClient) -> None:
+    assert _get(client, "SELECT * WHERE {").status_code == 400
+    assert _get(client, "ASK { ?s ?p ?o }", accept="image/png").status_code == 406
+    assert len(_cache(app)) == 0
+    assert "ETag" not in _get(client, "SELECT * WHERE {").headers
+
+
+def test_a_query_stopped_at_the_time_limit_is_not_cached(make_app) -> None:
+    app = make_app(QUERY_TIMEOUT=1)
+    response = _get(app.test_client(), RUNAWAY)
+    assert response.status_code == 503
+    assert "ETag" not in response.headers
+    assert len(_cache(app)) == 0
+
+
+def test_canned_queries_are_cached_per_name_and_bindings(make_app, tmp_path: Path) -> None:
+    (tmp_path / "labels.rq").write_text(
+        "#+ summary: Labels of a thing\n"
+        "#+ param: _thing iri - - The thing\n"
+        "SELECT ?label WHERE { ?_thing <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?label\n"
+    )
+    for folder in ("pages", "trail"):  # the app's other queries, which a queries folder must hold too
+        (tmp_path / folder).symlink_to(ROOT / "queries" / folder)
+    app = make_app(CANNED_QUERIES_DIR=str(tmp_path))
+    client = app.test_client()
+    alice = client.get("/queries/labels", query_string={"thing": EX + "alice"}, headers={"Accept": JSON})
+    bob = client.get("/queries/labels", query_string={"thing": EX + "bob"}, headers={"Accept": JSON})
+    assert alice.status_code == bob.status_code == 200
+    assert alice.data != bob.data
+    assert alice.headers["ETag"] != bob.headers["ETag"]
+    assert len(_cache(app)) == 2
+    again = client.get(
+        "/queries/labels",
+        query_string={"thing": EX + "alice"},
+        headers={"Accept": JSON, "If-None-Match": alice.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    uncached = make_app(CANNED_QUERIES_DIR=str(tmp_path), CACHE_BYTES=0).test_client()
+    assert (
+        uncached.get("/queries/labels", query_string={"thing": EX + "alice"}, headers={"Accept": JSON}).data
+        == alice.data
+    )
+    assert client.get("/queries/labels").status_code == 400  # missing parameter: an error, not kept
+    assert len(_cache(app)) == 2
+
+
+def test_the_cache_keeps_the_most_recently_used_within_its_bytes() -> None:
+    cache = ResultCache(max_bytes=10)
+    answer = lambda n: CachedAnswer(b"x" * n, "text/plain", truncated=False)  # noqa: E731
+    cache.put(("a",), answer(4))
+    cache.put(("b",), answer(4))
+    assert cache.get(("a",)) is not None  # now b is the least recently used
+    cache.put(("c",), answer(4))
+    assert cache.get(("b",)) is None
+    assert cache.get(("a",)) is not None and cache.get(("c",)) is not None
+    assert cache.size == 8
+    cache.put(("huge",), answer(11))
+    assert cache.get(("huge",)) is None and len(cache) == 2
+
+
+def test_the_app_cache_stays_within_cache_bytes(make_app) -> None:
+    app = make_app(CACHE_BYTES=2000)
+    client = app.test_client()
+    for n in range(30):
+        assert _get(client, f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {n + 1}").status_code == 200
+    assert 0 < _cache(app).size <= 2000
+    assert len(_cache(app)) < 30
+    disabled = make_app(CACHE_BYTES=0)
+    _get(disabled.test_client(), SELECT)
+    assert len(_cache(disabled)) == 0
