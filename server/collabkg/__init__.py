@@ -13,9 +13,9 @@ from typing import Any
 from flask import Flask
 
 from . import canned, citations, pages, sparql, trails
-from .build import ensure_built
+from .build import load_built
 from .paths import default_root
-from .store import DatasetSource, load_store
+from .store import load_store
 
 __all__ = ["create_app"]
 
@@ -51,8 +51,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     sources = app.config["DATASET_FILES"]
     if sources is None:
-        sources = [DatasetSource(ensure_built(Path(app.config["PROJECT_ROOT"])))]
-    app.extensions["collabkg.store"] = load_store(sources)
+        app.extensions["collabkg.store"] = load_built(Path(app.config["PROJECT_ROOT"]))
+    else:
+        app.extensions["collabkg.store"] = load_store(sources)
 
     sparql.init_app(app)
     canned.init_app(app)

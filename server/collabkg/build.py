@@ -42,15 +42,15 @@ from .explanations import explain, unexplained
 from .namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from .paths import ProjectPaths, project_paths
 from .reasoning import InconsistentGraph, infer
-from .store import new_dataset
+from .store import DatasetSource, Store, load_snapshot, load_store, new_dataset, snapshot
 from .validation import ConstraintError, Violation, check, validate
 
-__all__ = ["BuildError", "BuildResult", "ValidationFailed", "build", "ensure_built"]
+__all__ = ["BuildError", "BuildResult", "ValidationFailed", "build", "ensure_built", "load_built"]
 
 _logger = logging.getLogger(__name__)
 
 #: Bump when the manifest's layout changes, so older manifests count as stale.
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 #: The modules whose code decides what the build writes: a change to any of them makes the output stale.
 _PIPELINE_MODULES = (
     "build.py",
@@ -93,10 +93,19 @@ class BuildResult:
     #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write``, ``total``) of the build
     #: that wrote the output.
     timings: dict[str, float]
+    #: The sha256 of the snapshot written beside the dataset file (:attr:`ProjectPaths.snapshot_file`).
+    snapshot_sha256: str
 
     @classmethod
     def from_manifest(cls, paths: ProjectPaths, manifest: dict[str, Any], *, rebuilt: bool) -> BuildResult:
-        return cls(paths.dataset_file, paths.manifest_file, rebuilt, manifest["graphs"], manifest["timings"])
+        return cls(
+            paths.dataset_file,
+            paths.manifest_file,
+            rebuilt,
+            manifest["graphs"],
+            manifest["timings"],
+            manifest["output"]["snapshot_sha256"],
+        )
 
 
 def ensure_built(root: Path) -> Path:
@@ -107,6 +116,21 @@ def ensure_built(root: Path) -> Path:
     paths = project_paths(root)
     build(paths)
     return paths.dataset_file
+
+
+def load_built(root: Path) -> Store:
+    """The built dataset of the project at ``root`` as the server serves it, built first if missing or stale.
+
+    It comes from the build's snapshot when that is the one the manifest records (a fraction of a second), else
+    from parsing the TriG (seconds): both give the same dataset and version.
+
+    :raises BuildError: a rebuild was needed and failed.
+    """
+    paths = project_paths(root)
+    result = build(paths)
+    sources = [DatasetSource(paths.dataset_file)]
+    store = load_snapshot(paths.snapshot_file, result.snapshot_sha256, sources)
+    return store if store is not None else load_store(sources)
 
 
 def build(
@@ -139,6 +163,7 @@ def build(
         except BaseException:
             paths.manifest_file.unlink(missing_ok=True)
             paths.dataset_file.unlink(missing_ok=True)
+            paths.snapshot_file.unlink(missing_ok=True)
             raise
         return BuildResult.from_manifest(paths, manifest, rebuilt=True)
 
@@ -206,7 +231,11 @@ def _run(
         **fingerprint,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "graphs": {str(name): len(graph) for name, graph in named.items()},
-        "output": {"file": paths.dataset_file.name, "sha256": _write_dataset(paths.dataset_file, named)},
+        "output": {
+            "file": paths.dataset_file.name,
+            "sha256": _write_dataset(paths.dataset_file, named),
+            "snapshot_sha256": _write_snapshot(paths),
+        },
         "timings": timings,  # completed below, before the manifest is written
     }
     _lap(timings, "write", mark)
@@ -332,6 +361,17 @@ def _write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
         target += graph
     content = dataset.serialize(format="trig", encoding="utf-8")
     _write_atomically(file, content)
+    return _sha256(content)
+
+
+def _write_snapshot(paths: ProjectPaths) -> str:
+    """Load the TriG just written as the server would, and write that store's snapshot; returns its sha256.
+
+    Loading the written file (rather than pickling the graphs in hand) makes the snapshot the very dataset a
+    server parsing the TriG would hold, blank nodes and literal forms included.
+    """
+    content = snapshot(load_store([DatasetSource(paths.dataset_file)]))
+    _write_atomically(paths.snapshot_file, content)
     return _sha256(content)
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 from rdflib import URIRef
 
-from .build import BuildError, ValidationFailed, build, ensure_built
+from .build import BuildError, ValidationFailed, build, load_built
 from .formats import serialize
 from .paths import project_paths
-from .store import DatasetLoadError, DatasetSource, Store, load_store
+from .store import DatasetLoadError, DatasetSource, Store
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -119,7 +119,7 @@ def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeo
 def _built_store(paths) -> Store:
     """The local build, loaded as the server loads it (built first when stale); failing, exit 1 or 2."""
     try:
-        return load_store([DatasetSource(ensure_built(paths.root))])
+        return load_built(paths.root)
     except BuildError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)

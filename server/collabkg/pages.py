@@ -15,6 +15,7 @@ inferred statements stay told apart from asserted ones.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,20 +84,35 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 @dataclass
 class PagesState:
-    """What the pages compute once per app (one app serves one dataset version)."""
+    """What the pages compute once per app (one app serves one dataset version), each on first need.
 
+    Nothing here is computed at start-up: the first request of a fresh server is usually a query, and counting
+    the dataset for VoID or running pyLODE (about a second each) would only delay it.
+    """
+
+    store: Store
     queries: dict[str, CannedQuery]
-    statistics: DatasetStatistics
-    #: The ontology's named graph, and its pyLODE documentation (``None``: the dataset has no ontology).
+    #: The ontology's named graph (``None``: the dataset has no ontology).
     ontology: Graph | None
-    vocab_html: str | None
     ui_dir: Path
     #: Dumps written so far, by extension (written on first request).
     dumps: dict[str, bytes] = field(default_factory=dict)
 
+    @functools.cached_property
+    def statistics(self) -> DatasetStatistics:
+        """The VoID counts, in one pass over the dataset."""
+        return DatasetStatistics.of(self.store)
+
+    @functools.cached_property
+    def vocab_html(self) -> str | None:
+        """pyLODE's documentation of the ontology, or ``None`` without one."""
+        if self.ontology is None:
+            return None
+        return ontology_documentation(self.ontology.serialize(format="turtle").encode())
+
 
 def init_app(app: Flask) -> None:
-    """Load ``queries/pages/*.rq``, count the dataset for VoID, document the ontology; register the routes.
+    """Load ``queries/pages/*.rq`` and register the routes.
 
     :raises collabkg.canned.QueryFileError: a page query is malformed: the app does not start.
     """
@@ -105,12 +121,9 @@ def init_app(app: Flask) -> None:
     store: Store = app.extensions["collabkg.store"]
     ontology = store.dataset.graph(ONTOLOGY_GRAPH) if ONTOLOGY_GRAPH in store.graph_names() else None
     app.extensions["collabkg.pages"] = PagesState(
+        store=store,
         queries=load_queries(folder / "pages"),
-        statistics=DatasetStatistics.of(store),
         ontology=ontology,
-        vocab_html=None
-        if ontology is None
-        else ontology_documentation(ontology.serialize(format="turtle").encode()),
         ui_dir=Path(app.config.get("UI_DIR") or root / "ui"),
     )
     app.register_blueprint(bp)
@@ -386,7 +399,7 @@ def landing() -> Response:
         canned=queries().values(),
         dumps=_dump_urls(),
         model_map=_model_map(),
-        has_vocab=_state().vocab_html is not None,
+        has_vocab=_state().ontology is not None,
     )
     return Response(body, mimetype="text/html")
 

@@ -44,8 +44,13 @@ class ProjectPaths:
 
     @property
     def dataset_file(self) -> Path:
-        """The build's one output: every named graph in TriG."""
+        """The build's output: every named graph in TriG."""
         return self.build_dir / "collabkg.trig"
+
+    @property
+    def snapshot_file(self) -> Path:
+        """The dataset as the server holds it in memory, pickled, for a fast start (see ``store.snapshot``)."""
+        return self.build_dir / "collabkg.store.pickle"
 
     @property
     def manifest_file(self) -> Path:

@@ -7,19 +7,38 @@ the named graphs, as the service description says.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import io
+import logging
+import os
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.plugins.stores.memory import Memory
 from rdflib.util import guess_format
 
 from .namespaces import PREFIXES
 
 #: RDF formats that carry their own graph names.
 QUAD_FORMATS = {"trig", "nquads"}
+#: Everything a snapshot of a loaded dataset is made of; a pickle naming any other class is refused.
+SNAPSHOT_CLASSES = frozenset(
+    {
+        ("rdflib.plugins.stores.memory", "Memory"),
+        ("rdflib.graph", "Graph"),
+        ("rdflib.events", "Dispatcher"),
+        ("rdflib.term", "URIRef"),
+        ("rdflib.term", "BNode"),
+        ("rdflib.term", "Literal"),
+    }
+)
+
+_logger = logging.getLogger(__name__)
 
 
 class DatasetLoadError(Exception):
@@ -63,9 +82,10 @@ class Store:
         return sum(len(g) for g in self.dataset.graphs())
 
 
-def new_dataset() -> Dataset:
-    """An empty dataset whose default graph is the union of its named graphs, with our prefixes bound."""
-    ds = Dataset(default_union=True)
+def new_dataset(store: Memory | None = None) -> Dataset:
+    """A dataset (empty, or over ``store``) whose default graph is the union of its named graphs, with our
+    prefixes bound."""
+    ds = Dataset(store=store or "default", default_union=True)
     for prefix, iri in PREFIXES.items():
         ds.bind(prefix, iri)
     return ds
@@ -81,13 +101,8 @@ def load_store(sources: Sequence[DatasetSource]) -> Store:
     """
     ds = new_dataset()
     digest = hashlib.sha256()
-    for source in sources:
+    for source, data in _read(sources, digest):
         fmt = source.format()
-        try:
-            data = source.path.read_bytes()
-        except OSError as exc:
-            raise DatasetLoadError(f"{source.path}: {exc.strerror}") from exc
-        digest.update(str(source.graph).encode() + b"\0" + data)
         try:
             if fmt in QUAD_FORMATS:
                 ds.parse(data=data, format=fmt, publicID=source.path.resolve().as_uri())
@@ -97,3 +112,71 @@ def load_store(sources: Sequence[DatasetSource]) -> Store:
         except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
             raise DatasetLoadError(f"{source.path}: {exc}") from exc
     return Store(dataset=ds, version=digest.hexdigest()[:16], sources=list(sources))
+
+
+def _read(sources: Sequence[DatasetSource], digest: hashlib._Hash) -> list[tuple[DatasetSource, bytes]]:
+    """Each source's bytes, hashed into ``digest`` (with its graph name) as they are read: the version."""
+    read = []
+    for source in sources:
+        try:
+            data = source.path.read_bytes()
+        except OSError as exc:
+            raise DatasetLoadError(f"{source.path}: {exc.strerror}") from exc
+        digest.update(str(source.graph).encode() + b"\0" + data)
+        read.append((source, data))
+    return read
+
+
+def snapshot(store: Store) -> bytes:
+    """The loaded dataset's in-memory store, pickled: loads about five times faster than its TriG parses.
+
+    Only the build writes one (beside the TriG it parsed it from) and records its hash in the manifest;
+    :func:`load_snapshot` loads nothing else.
+    """
+    return pickle.dumps(store.dataset.store, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _SnapshotUnpickler(pickle.Unpickler):
+    """Unpickles rdflib's memory store and terms, and nothing else: a pickle naming any other class (a
+    function to call, a module to import) is refused before it can run, whoever wrote it."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if (module, name) not in SNAPSHOT_CLASSES:
+            raise pickle.UnpicklingError(f"{module}.{name} has no place in a dataset snapshot")
+        return super().find_class(module, name)
+
+
+def load_snapshot(file: Path, sha256: str, sources: Sequence[DatasetSource]) -> Store | None:
+    """The dataset from a snapshot of ``sources``, or ``None`` (then parse them) if it cannot be trusted.
+
+    Trusted means: its sha256 is the one the build recorded (``sha256``), the file belongs to this user and only
+    they can write it, and it holds nothing but an rdflib memory store (:class:`_SnapshotUnpickler`). The
+    version is computed from the sources' bytes as :func:`load_store` does, so ETags do not depend on how the
+    dataset was loaded.
+    """
+    try:
+        status = file.stat()
+        data = file.read_bytes()
+    except OSError:
+        return None
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        _logger.warning("%s: not loaded, it is writable by other users; parsing the dataset instead", file)
+        return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        _logger.warning("%s: not loaded, it is not the snapshot the build recorded", file)
+        return None
+    digest = hashlib.sha256()
+    _read(sources, digest)
+    enabled = gc.isenabled()
+    gc.disable()  # millions of new objects, none of them garbage: collecting meanwhile only slows the load
+    try:
+        memory = _SnapshotUnpickler(io.BytesIO(data)).load()
+    except (pickle.UnpicklingError, AttributeError, EOFError, TypeError, ValueError) as exc:
+        _logger.warning("%s: not loaded (%s); parsing the dataset instead", file, exc)
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+    if not isinstance(memory, Memory):
+        return None
+    return Store(dataset=new_dataset(memory), version=digest.hexdigest()[:16], sources=list(sources))

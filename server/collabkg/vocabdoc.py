@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import warnings
 
-from pylode import OntPub
 from rdflib import Graph, URIRef
 
 from .namespaces import CK
@@ -19,7 +18,13 @@ from .namespaces import CK
 
 @functools.lru_cache(maxsize=4)
 def ontology_documentation(turtle: bytes) -> str:
-    """The HTML documentation of the ontology given as Turtle (self-contained: its CSS is inline)."""
+    """The HTML documentation of the ontology given as Turtle (self-contained: its CSS is inline).
+
+    pyLODE is imported here, not at the top: its import alone costs a tenth of a second of every start-up,
+    and most servers never get a request for ``/vocab``.
+    """
+    from pylode import OntPub
+
     graph = Graph().parse(data=turtle, format="turtle")
     document = OntPub(graph)
     document.fids.update(
