@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg.build import BuildError, ValidationFailed, build, ensure_built
+from collabkg.build import BuildError, ValidationFailed, build, load_built
 from collabkg.cli import main
 from collabkg.namespaces import (
     CITO,
@@ -298,7 +298,7 @@ def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
     assert_no_output(paths)
     # and nothing serves the old graph in the meantime
     with pytest.raises(BuildError):
-        ensure_built(paths.root)
+        load_built(paths.root)
     assert_no_output(paths)
 
 
@@ -386,21 +386,21 @@ def test_a_data_file_name_that_cannot_name_its_graph_is_an_error(tmp_path: Path,
 # --- rebuild only when an input changed ---------------------------------------------------------------------
 
 
-def test_ensure_built_rebuilds_only_when_an_input_changed(tmp_path: Path) -> None:
+def test_load_built_rebuilds_only_when_an_input_changed(tmp_path: Path) -> None:
     paths = make_tree(tmp_path)
 
-    assert ensure_built(tmp_path) == paths.dataset_file
+    assert [source.path for source in load_built(tmp_path).sources] == [paths.dataset_file]
     first = (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns)
 
     # same content: no rebuild, even when a file is touched
     os.utime(paths.data_dir / "review-r.ttl")
-    ensure_built(tmp_path)
+    load_built(tmp_path)
     assert (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns) == first
 
     # new content: rebuilt, and the new triple is served
     with open(paths.data_dir / "review-r.ttl", "a", encoding="utf-8") as data:
         data.write('model:d skos:altLabel "info exchange" .\n')
-    ensure_built(tmp_path)
+    load_built(tmp_path)
     manifest = json.loads(paths.manifest_file.read_text())
     assert manifest["inputs"] != json.loads(first[0])["inputs"]
     assert manifest["inputs"]["data/review-r.ttl"] != json.loads(first[0])["inputs"]["data/review-r.ttl"]

@@ -12,7 +12,7 @@ The pipeline, one function per stage::
 ``collabkg.trig`` holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``),
 ``graph/inferred`` and ``graph/explanations``. ``manifest.json`` records the sha256 of every input and of the
 pipeline code, so a build is *current* exactly when its manifest matches the inputs and the dataset file it
-names; :func:`ensure_built` serves nothing else. The manifest is written last and removed first, so an
+names; :func:`load_built` serves nothing else. The manifest is written last and removed first, so an
 interrupted or failed build never leaves an output that looks current, and a failed build removes the older
 dataset too rather than leave it standing next to inputs it was not built from.
 """
@@ -45,7 +45,7 @@ from .reasoning import InconsistentGraph, infer
 from .store import DatasetSource, Store, load_snapshot, load_store, new_dataset, snapshot
 from .validation import ConstraintError, Violation, check, validate
 
-__all__ = ["BuildError", "BuildResult", "ValidationFailed", "build", "ensure_built", "load_built"]
+__all__ = ["BuildError", "BuildResult", "ValidationFailed", "build", "load_built"]
 
 _logger = logging.getLogger(__name__)
 
@@ -106,16 +106,6 @@ class BuildResult:
             manifest["timings"],
             manifest["output"]["snapshot_sha256"],
         )
-
-
-def ensure_built(root: Path) -> Path:
-    """The dataset file of the project at ``root``, built first if it is missing or stale.
-
-    :raises BuildError: a rebuild was needed and failed.
-    """
-    paths = project_paths(root)
-    build(paths)
-    return paths.dataset_file
 
 
 def load_built(root: Path) -> Store:
