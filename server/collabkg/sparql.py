@@ -206,18 +206,22 @@ def answer(
     store: Store = current_app.extensions["collabkg.store"]
     cache: ResultCache = current_app.extensions["collabkg.cache"]
     limit = int(current_app.config["RESULT_LIMIT"])
-    base, accept = request.base_url, request.accept_mimetypes
-    key = _cache_key(query, name, store.version, base, requested_formats, selection, init_bindings, limit)
-    if key is not None and request.if_none_match.contains_weak(etag_of(key)):
-        return _tagged(Response(status=304), key)
+    key = _cache_key(query, name, store.version, requested_formats, selection, init_bindings, limit)
+    tag = None if key is None else etag_of(key)
+    if tag is not None and request.if_none_match.contains_weak(tag):
+        return _tagged(Response(status=304), tag)
     cached = cache.get(key) if key is not None else None
     if cached is None:
 
         def work(deadline: float) -> CachedAnswer:
             prepared = (
-                query if isinstance(query, PreparedQuery) else prepare(query, base=base, namespaces=PREFIXES)
+                query
+                if isinstance(query, PreparedQuery)
+                else prepare(query, base=request.base_url, namespaces=PREFIXES)
             )
-            choice = negotiate(FORMATS_BY_QUERY_FORM[prepared.form], accept, requested_formats)
+            choice = negotiate(
+                FORMATS_BY_QUERY_FORM[prepared.form], request.accept_mimetypes, requested_formats
+            )
             outcome = evaluate(
                 store.dataset,
                 prepared,
@@ -236,14 +240,13 @@ def answer(
     response = Response(cached.body, content_type=cached.content_type)
     if cached.truncated:
         response.headers[TRUNCATED_HEADER] = str(limit)
-    return _tagged(response, key)
+    return _tagged(response, tag)
 
 
 def _cache_key(
     query: str | PreparedQuery,
     name: str | None,
     version: str,
-    base: str,
     requested_formats: Sequence[str],
     selection: DatasetSelection | None,
     init_bindings: Mapping[str, Node] | None,
@@ -253,10 +256,13 @@ def _cache_key(
 
     The format is keyed by what negotiation reads (``Accept`` as sent, and ``format=``) rather than by its
     outcome, so a hit needs no parsing; two spellings of one format are two entries, which costs only memory.
-    Query text carries the URL its relative IRIs resolve against.
+    Query text carries the URL its relative IRIs resolve against, as the request gave it (decoding it into
+    ``request.base_url`` costs more than the rest of a hit).
     """
     if isinstance(query, str):
-        identity: tuple[str, ...] = ("text", query, base)
+        environ = request.environ
+        base = (request.scheme, request.host, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        identity: tuple[str, ...] = ("text", query, *base)
     elif name is not None:
         identity = ("name", name)
     else:
@@ -271,13 +277,17 @@ def _sorted(graphs: frozenset[URIRef] | None) -> tuple[str, ...] | None:
     return None if graphs is None else tuple(sorted(graphs))
 
 
-def _tagged(response: Response, key: tuple[object, ...] | None) -> Response:
-    """Mark an answer as negotiated and, when it has a key, revalidatable by its ETag before any reuse."""
-    response.vary.add("Accept")
-    if key is not None:
-        response.set_etag(etag_of(key), weak=True)
-        response.cache_control.public = True
-        response.cache_control.no_cache = True  # may be stored, but revalidated: the ETag makes that cheap
+def _tagged(response: Response, tag: str | None) -> Response:
+    """Mark an answer as negotiated and, when it has a tag, revalidatable by its ETag before any reuse.
+
+    The headers are written as text: werkzeug's header objects cost as much as the rest of a cache hit.
+    """
+    headers = response.headers
+    headers["Vary"] = "Accept"
+    if tag is not None:
+        headers["ETag"] = f'W/"{tag}"'
+        # May be stored, but revalidated: the ETag makes that cheap.
+        headers["Cache-Control"] = "public, no-cache"
     return response
 
 
