@@ -53,6 +53,11 @@ BROKEN: dict[str, tuple[str, str]] = {
            <https://w3id.org/collabkg/id/study/one/ref/one> ck:referenceNumber 1 ; ck:inReferenceListOf study:one .""",
         "<https://w3id.org/collabkg/id/study/one/ref/1>",
     ),
+    "reference-beyond-list-violation": (
+        """<https://w3id.org/collabkg/id/study/one/ref/9> ck:referenceNumber 9 ; ck:inReferenceListOf study:one .
+           study:one ck:referenceCount 3 .""",
+        "<https://w3id.org/collabkg/id/study/one/ref/9>",
+    ),
     "unevidenced-determinant-violation": (
         "determinant:d a ck:Determinant ; ck:identifiedIn study:one .",
         "determinant:d",
