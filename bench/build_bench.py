@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collabkg.build import _write_dataset  # the build's own writer: the write stage is the build's
+from collabkg.build import write_dataset  # the build's own writer: the write stage is the build's
 from collabkg.namespaces import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from collabkg.reasoning import infer
 from collabkg.validation import check
@@ -66,7 +66,7 @@ def run_once(root: Path, engine: str, *, validate: bool, out: Path | None = None
         INFERRED_GRAPH: inferred,
     }
     with tempfile.TemporaryDirectory() as scratch:
-        _write_dataset(out or Path(scratch) / "collabkg.trig", named)
+        write_dataset(out or Path(scratch) / "collabkg.trig", named)
     _lap(timings, "write", mark)
     return {
         "models": len(
