@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from collabkg import create_app
-from collabkg.canned import QueryFileError, load_queries, parse_query_file
+from collabkg.canned import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
 from collabkg.cli import main
 from collabkg.store import DatasetSource
 from flask import Flask
@@ -426,6 +426,33 @@ def test_continuation_lines_extend_the_description(tmp_path: Path) -> None:
         "#+ summary: x\n#+ description: first part,\n#+   second part.\nSELECT * WHERE { ?s ?p ?o }\n"
     )
     assert parse_query_file(tmp_path / "q.rq").description == "first part, second part."
+
+
+def test_a_query_the_build_parsed_is_parsed_on_first_use(tmp_path: Path) -> None:
+    """Start-up skips parsing only what the build vouched for: the exact text, by digest. A broken query
+    without the vouch stops the start; with it (the file changed after the build would change the digest),
+    the error surfaces on first use, still naming the file."""
+    broken = "#+ summary: x\nSELECT * WHERE { ?s ?p \n"
+    (tmp_path / "q.rq").write_text(broken)
+    with pytest.raises(QueryFileError, match=re.escape(str(tmp_path / "q.rq"))):
+        parse_query_file(tmp_path / "q.rq")
+    vouched = parse_query_file(tmp_path / "q.rq", parsed={query_digest(broken)})
+    assert "prepared" not in vars(vouched)  # not parsed yet
+    with pytest.raises(QueryFileError, match=re.escape(str(tmp_path / "q.rq"))):
+        _ = vouched.prepared
+    good = parse_query_file(ROOT / "queries" / "models.rq", parsed={query_digest("other text")})
+    assert "prepared" in vars(good)  # a digest of another text vouches for nothing
+
+
+def test_query_digests_cover_every_served_query_and_fail_on_a_broken_one(tmp_path: Path) -> None:
+    served = [*ROOT.glob("queries/*.rq"), *ROOT.glob("queries/pages/*.rq"), *ROOT.glob("queries/trail/*.rq")]
+    digests = query_digests(ROOT / "queries")
+    assert digests == sorted(query_digest(path.read_text(encoding="utf-8")) for path in served)
+    for folder in ("pages", "trail"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "trail" / "bad.rq").write_text("#+ summary: x\nSELECT * WHERE {\n")
+    with pytest.raises(QueryFileError, match=re.escape("bad.rq")):
+        query_digests(tmp_path)
 
 
 # --- Remote: the same files against any endpoint ------------------------------------------------------------

@@ -9,6 +9,10 @@ Parameters are the query's ``?_name`` variables. A request gives ``name=value``;
 RDF term of the declared type and bound before evaluation (``initBindings``), never spliced into the query
 text, so no value can change what the query does. A bad value is a :class:`ParameterError` naming it.
 
+Parsing SPARQL is the slow part of start-up (rdflib's parser takes tens of milliseconds a query), so a query
+whose exact text the build has already parsed (:func:`query_digests`, recorded in the build's manifest) is
+prepared on first use instead; any other is parsed at start, and a broken one still stops it.
+
 The same files run against any SPARQL endpoint (``collabkg query --endpoint``): there the protocol has no
 bindings, so :meth:`CannedQuery.remote_text` appends a ``VALUES`` clause holding the parsed, validated terms
 written by rdflib. That is equivalent to pre-binding as long as each parameter occurs in a triple pattern of
@@ -17,12 +21,15 @@ the query's main pattern, which the README asks of every canned query and a test
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+import rdflib
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from rdflib import XSD, Dataset, Literal, URIRef
 from rdflib.term import Node
@@ -39,6 +46,7 @@ __all__ = [
     "init_app",
     "load_queries",
     "parse_query_file",
+    "query_digests",
 ]
 
 #: Keys of ``#+ key: value`` header lines.
@@ -157,7 +165,18 @@ class CannedQuery:
     #: Request query strings (``model=co-location``) that the listing offers as examples.
     examples: tuple[str, ...]
     text: str
-    prepared: engine.PreparedQuery = field(repr=False)
+
+    @cached_property
+    def prepared(self) -> engine.PreparedQuery:
+        """The parsed query, parsed on first use (once per process).
+
+        :raises QueryFileError: the query does not parse; :func:`parse_query_file` has found that already
+            unless the build vouched for this text.
+        """
+        try:
+            return engine.prepare(self.text)
+        except engine.QueryError as exc:
+            raise QueryFileError(f"{self.path}: {exc}") from exc
 
     @property
     def form(self) -> str:
@@ -211,9 +230,11 @@ class CannedQuery:
         }
 
 
-def parse_query_file(path: Path) -> CannedQuery:
-    """Read, parse and check one canned query file.
+def parse_query_file(path: Path, *, parsed: Container[str] = frozenset()) -> CannedQuery:
+    """Read and check one canned query file; parse its SPARQL now unless ``parsed`` holds its digest.
 
+    :param parsed: :func:`query_digest` values of texts known to parse (the build's); those are parsed on
+        first use.
     :raises QueryFileError: the header breaks the grammar, the query does not parse, or the ``?_name``
         variables and the declared parameters disagree.
     """
@@ -227,10 +248,6 @@ def parse_query_file(path: Path) -> CannedQuery:
     if "summary" not in header:
         raise QueryFileError(f"{path}: no '#+ summary:' line")
     params = tuple(_parse_param(line, path) for line in header.get("param", []))
-    try:
-        prepared = engine.prepare(text)
-    except engine.QueryError as exc:
-        raise QueryFileError(f"{path}: {exc}") from exc
     declared = {param.variable for param in params}
     used = set(re.findall(r"[?$](_[A-Za-z0-9]+)", _strip_comments(text)))
     if declared - used:
@@ -247,8 +264,9 @@ def parse_query_file(path: Path) -> CannedQuery:
         params=params,
         examples=tuple(header.get("example", [])),
         text=text,
-        prepared=prepared,
     )
+    if query_digest(text) not in parsed:
+        _ = query.prepared  # parsed now: a broken query stops the start
     for example in query.examples:
         try:
             query.bindings(dict(pair.partition("=")[::2] for pair in example.split("&")))
@@ -319,12 +337,34 @@ def _parse_param(line: str, path: Path) -> Param:
     return param
 
 
-def load_queries(folder: Path) -> dict[str, CannedQuery]:
+def load_queries(folder: Path, *, parsed: Container[str] = frozenset()) -> dict[str, CannedQuery]:
     """Every ``*.rq`` file directly in ``folder`` (not ``checks/``), by name.
 
+    :param parsed: digests of texts known to parse, as for :func:`parse_query_file`.
     :raises QueryFileError: some file is malformed (the first, in name order, is reported).
     """
-    return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"))}
+    return {path.stem: parse_query_file(path, parsed=parsed) for path in sorted(folder.glob("*.rq"))}
+
+
+#: The folders of ``queries/`` whose files the server loads (``checks/`` is the build's own).
+SERVED_QUERY_FOLDERS = ("", "pages", "trail")
+
+
+def query_digest(text: str) -> str:
+    """What identifies a query text as parsed: the text and the rdflib version that parsed it."""
+    return hashlib.sha256(f"rdflib {rdflib.__version__}\0{text}".encode()).hexdigest()
+
+
+def query_digests(queries_dir: Path) -> list[str]:
+    """Parse and check every query file the server loads; their digests, for the build to record.
+
+    :raises QueryFileError: some file is malformed: the build fails, naming it.
+    """
+    digests = []
+    for folder in SERVED_QUERY_FOLDERS:
+        for query in load_queries(queries_dir / folder).values():
+            digests.append(query_digest(query.text))
+    return sorted(digests)
 
 
 #: The ``format=`` names the command line offers, per query form, and how SPARQLWrapper asks for each.
