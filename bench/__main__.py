@@ -1,4 +1,5 @@
-"""``python -m bench``: the build table at growing sizes, then the query service against its peers.
+"""``python -m bench``: the build table at growing sizes, the query service against its peers, and query
+latency on the real graph against the real graph grown to a million triples.
 
 ``--quick`` is a smoke run (small sizes, 2 s per load point); the figures in the README come from the defaults.
 """
@@ -9,6 +10,7 @@ import argparse
 import platform
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,16 +24,20 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600, help="Seconds an owlrl build may take.")
     parser.add_argument("--validate-up-to", type=float, default=1e5, help="Largest size that runs pySHACL.")
     parser.add_argument("--duration", type=float, default=10, help="Seconds per query load point.")
+    parser.add_argument(
+        "--at-size", type=float, default=1e6, help="Triples the grown graph of the latency table has."
+    )
     parser.add_argument("--quick", action="store_true", help="Sizes 2e3 2e4, 2 s per point, 120 s budget.")
-    parser.add_argument("--skip-build", action="store_true", help="Only the query service.")
-    parser.add_argument("--skip-query", action="store_true", help="Only the build.")
+    parser.add_argument("--skip-build", action="store_true", help="No build table.")
+    parser.add_argument("--skip-query", action="store_true", help="No query service table.")
+    parser.add_argument("--skip-at-size", action="store_true", help="No latency-at-size table.")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "collabkg-bench")
     parser.add_argument(
         "--peers-venv", type=Path, default=Path("/tmp/venv-peers"), help="Has rdflib-endpoint."
     )
     args = parser.parse_args()
     if args.quick:
-        args.triples, args.duration, args.budget = [2e3, 2e4], 2.0, 120.0
+        args.triples, args.duration, args.budget, args.at_size = [2e3, 2e4], 2.0, 120.0, 2e4
     print(
         f"collabkg benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}: "
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
@@ -47,17 +53,32 @@ def main() -> None:
         )
         print(build_bench.table(rows))
         print(f"({time.monotonic() - started:.0f} s)")
+    if args.skip_query and args.skip_at_size:
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    real = args.workdir / "real.trig"
+    built = build_bench.run_once(REPOSITORY, "rules", validate=False, out=real)
+    scratch = Path(tempfile.mkdtemp(dir=args.workdir))
     if not args.skip_query:
         print(f"\n## Query service on the real graph, {args.duration:g} s per point, wrk over loopback")
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        dataset = args.workdir / "real.trig"
-        built = build_bench.run_once(REPOSITORY, "rules", validate=False, out=dataset)
-        scratch = Path(tempfile.mkdtemp(dir=args.workdir))
         print(
             query_bench.run(
-                dataset, built["models"], duration=args.duration, peers_venv=args.peers_venv, scratch=scratch
+                real, built["models"], duration=args.duration, peers_venv=args.peers_venv, scratch=scratch
             )
         )
+    if not args.skip_at_size:
+        size = int(args.at_size)
+        print(
+            f"\n## Query latency as the graph grows: the real graph, and it plus {size:,} generated triples"
+        )
+        grown_root = query_bench.grown_project(args.workdir / f"grown-{size}", size)
+        grown = args.workdir / f"grown-{size}.trig"
+        with ProcessPoolExecutor(max_workers=1) as child:  # a child, so the build's memory is freed after
+            grown_built = child.submit(
+                build_bench.run_once, grown_root, "rules", validate=False, out=grown
+            ).result()
+        label = f"{grown_built['triples'] + grown_built['inferred']:,} triples"
+        print(query_bench.at_size(real, grown, label, duration=args.duration, scratch=scratch))
 
 
 if __name__ == "__main__":
