@@ -10,6 +10,7 @@ starts a fresh one.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -67,4 +68,8 @@ def serve(config: dict[str, Any], host: str, port: int, workers: int) -> None:
     :raises collabkg.store.DatasetLoadError: a dataset file does not load.
     """
     app = create_app(config)
+    # The dataset is millions of objects that live as long as the process: out of the collector's sight, full
+    # collections in the workers no longer walk them (pauses that grow with the graph), nor touch their pages
+    # (which copy-on-write would then copy into every worker).
+    gc.freeze()
     _Gunicorn(app, gunicorn_options(app, host, port, workers)).run()
