@@ -24,12 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collabkg.build import write_dataset  # the build's own writer: the write stage is the build's
+from collabkg.build import parse_turtle, write_dataset  # the build's own: the stages are the build's
 from collabkg.namespaces import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from collabkg.reasoning import infer
 from collabkg.validation import check
 from collabkg.validation import validate as shacl
 from rdflib import RDF, Graph
+from rdflib.term import Node
 
 from .generate import generate
 
@@ -43,9 +44,14 @@ def run_once(root: Path, engine: str, *, validate: bool, out: Path | None = None
     into a temporary folder."""
     timings: dict[str, float] = {}
     mark = time.perf_counter()
-    ontology = Graph().parse(root / "ontology" / "collabkg.ttl")
-    shapes = Graph().parse(root / "ontology" / "shapes.ttl")
-    data = {file.stem: Graph().parse(file) for file in sorted((root / "data").glob("*.ttl"))}
+    terms: dict[str, Node] = {}
+
+    def parse(file: Path) -> Graph:
+        return parse_turtle(file.read_bytes(), file.resolve().as_uri(), terms=terms)
+
+    ontology = parse(root / "ontology" / "collabkg.ttl")
+    shapes = parse(root / "ontology" / "shapes.ttl")
+    data = {file.stem: parse(file) for file in sorted((root / "data").glob("*.ttl"))}
     asserted = Graph()
     for graph in data.values():
         asserted += graph

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg.build import BuildError, ValidationFailed, build, load_built
+from collabkg.build import BuildError, ValidationFailed, build, load_built, parse_turtle
 from collabkg.cli import main
 from collabkg.namespaces import (
     CITO,
@@ -24,6 +24,7 @@ from collabkg.namespaces import (
 )
 from collabkg.paths import ProjectPaths
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
+from rdflib.compare import isomorphic
 
 ONTOLOGY = Path(__file__).resolve().parents[1] / "ontology" / "collabkg.ttl"
 
@@ -267,6 +268,30 @@ def test_inferred_graph_holds_the_real_consequences(inferred: Graph) -> None:
     assert (WD.Q34, RDF.type, CK.Country) not in inferred
     # a model without orientation or level value is not classified by them
     assert (MODEL.c, RDF.type, CK.MesoLevelModel) not in inferred
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        *sorted((ONTOLOGY.parents[1] / "ontology").glob("*.ttl")),
+        *sorted((ONTOLOGY.parents[1] / "data").glob("*.ttl")),
+    ],
+    ids=lambda file: file.name,
+)
+def test_the_fast_turtle_parser_reads_what_rdflib_reads(file: Path) -> None:
+    """Oxigraph's parser, converted to rdflib terms, gives the graph rdflib's own parser gives."""
+    base = file.resolve().as_uri()
+    fast = parse_turtle(file.read_bytes(), base)
+    assert isomorphic(fast, Graph().parse(file, format="turtle", publicID=base))
+
+
+def test_the_fast_turtle_parser_shares_one_term_object_per_iri_across_documents() -> None:
+    terms: dict = {}
+    first = parse_turtle(b"<http://e/a> <http://e/p> <http://e/b> .", "http://e/", terms=terms)
+    second = parse_turtle(b"<http://e/b> <http://e/p> [] .", "http://e/", terms=terms)
+    (_, _, b), (b_again, _, blank) = next(iter(first)), next(iter(second))
+    assert b is b_again
+    assert blank not in {term for triple in first for term in triple}
 
 
 # --- failures leave nothing behind --------------------------------------------------------------------------
