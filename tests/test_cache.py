@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from collabkg.cache import CachedAnswer, ResultCache
+from collabkg.sparql import _prepare_text
 from conftest import EX, ROOT
 from flask import Flask
 from flask.testing import FlaskClient
@@ -149,3 +150,27 @@ def test_the_app_cache_stays_within_cache_bytes(make_app) -> None:
     disabled = make_app(CACHE_BYTES=0)
     _get(disabled.test_client(), SELECT)
     assert len(_cache(disabled)) == 0
+
+
+def test_a_repeated_query_text_is_parsed_once_even_with_the_answer_cache_off(make_app) -> None:
+    client = make_app(CACHE_BYTES=0).test_client()
+    query = SELECT + " # parsed once"
+    before = _prepare_text.cache_info()
+    first, second = _get(client, query), _get(client, query)
+    after = _prepare_text.cache_info()
+    assert first.status_code == second.status_code == 200 and first.data == second.data
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    broken = "SELECT ?s WHERE { ?s "
+    assert _get(client, broken).status_code == _get(client, broken).status_code == 400  # failures not kept
+
+
+def test_a_parsed_query_is_kept_per_base_url_its_relative_iris_resolve_against(make_app) -> None:
+    client = make_app(CACHE_BYTES=0).test_client()
+    query = "SELECT ?x WHERE { BIND (<relative> AS ?x) }"
+    answers = [
+        json.loads(
+            client.get("/sparql", base_url=base, query_string={"query": query}, headers={"Accept": JSON}).data
+        )["results"]["bindings"][0]["x"]["value"]
+        for base in ("http://one.example", "http://two.example")
+    ]
+    assert answers == ["http://one.example/relative", "http://two.example/relative"]

@@ -10,6 +10,7 @@ views with query results (canned queries, pages) call too. Every error becomes i
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -214,11 +215,7 @@ def answer(
     if cached is None:
 
         def work(deadline: float) -> CachedAnswer:
-            prepared = (
-                query
-                if isinstance(query, PreparedQuery)
-                else prepare(query, base=request.base_url, namespaces=PREFIXES)
-            )
+            prepared = query if isinstance(query, PreparedQuery) else _prepare_text(query, request.base_url)
             choice = negotiate(
                 FORMATS_BY_QUERY_FORM[prepared.form], request.accept_mimetypes, requested_formats
             )
@@ -241,6 +238,15 @@ def answer(
     if cached.truncated:
         response.headers[TRUNCATED_HEADER] = str(limit)
     return _tagged(response, tag)
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare_text(text: str, base: str) -> PreparedQuery:
+    """A query text parsed, once per process for the last few hundred texts: clients repeat their queries (a
+    query UI run again, an application's fixed templates), and parsing is most of a small query's time. A
+    prepared query is only read when evaluated, so one serves every request; a text that fails to parse is
+    not kept, and fails again."""
+    return prepare(text, base=base, namespaces=PREFIXES)
 
 
 def _cache_key(
