@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from collabkg.serving import _Gunicorn, gunicorn_options
+from collabkg.serving import run
 from flask import Flask
 
 __all__ = ["app"]
 
 app = Flask(__name__)
-app.config["QUERY_TIMEOUT"] = 10  # gunicorn_options sets the worker timeout from it, as for collabkg
+app.config["QUERY_TIMEOUT"] = 10  # collabkg.serving sets the worker timeout from it, as for collabkg
 
 
 @app.get("/")
@@ -23,4 +23,4 @@ def hello() -> str:
 
 
 if __name__ == "__main__":
-    _Gunicorn(app, gunicorn_options(app, "127.0.0.1", int(sys.argv[1]), workers=2)).run()
+    run(app, "127.0.0.1", int(sys.argv[1]), workers=2)

@@ -61,15 +61,19 @@ def gunicorn_options(app: Flask, host: str, port: int, workers: int) -> dict[str
     return options
 
 
+def run(app: Flask, host: str, port: int, workers: int) -> None:
+    """Serve ``app`` with gunicorn, configured by :func:`gunicorn_options`, until interrupted."""
+    # The dataset is millions of objects that live as long as the process: out of the collector's sight, full
+    # collections in the workers no longer walk them (pauses that grow with the graph), nor touch their pages
+    # (which copy-on-write would then copy into every worker).
+    gc.freeze()
+    _Gunicorn(app, gunicorn_options(app, host, port, workers)).run()
+
+
 def serve(config: dict[str, Any], host: str, port: int, workers: int) -> None:
     """Create the app from ``config`` and serve it until interrupted.
 
     :raises collabkg.build.BuildError: the built dataset is missing and cannot be built.
     :raises collabkg.store.DatasetLoadError: a dataset file does not load.
     """
-    app = create_app(config)
-    # The dataset is millions of objects that live as long as the process: out of the collector's sight, full
-    # collections in the workers no longer walk them (pauses that grow with the graph), nor touch their pages
-    # (which copy-on-write would then copy into every worker).
-    gc.freeze()
-    _Gunicorn(app, gunicorn_options(app, host, port, workers)).run()
+    run(create_app(config), host, port, workers)
