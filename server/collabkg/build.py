@@ -45,7 +45,7 @@ from .namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data
 from .paths import ProjectPaths, project_paths
 from .reasoning import InconsistentGraph, infer
 from .store import DatasetSource, Store, load_snapshot, load_store, snapshot
-from .validation import ConstraintError, Violation, check, validate
+from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
     "BuildError",
@@ -270,9 +270,10 @@ def _validate(
         results = validate(data, shapes, ontology, on_warning=lambda message: log(f"warning: {message}"))
     except ConstraintError as exc:
         raise BuildError(f"{_show(paths.shapes_file, paths)}: {exc}") from exc
+    loaded = Checks(data)
     for name, query in checks.items():
         try:
-            results += check(data, query, name)
+            results += loaded.run(query, name)
         except ConstraintError as exc:
             raise BuildError(f"{name}: {exc}") from exc
     violations = [result for result in results if result.severity == "Violation"]

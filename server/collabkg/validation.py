@@ -17,9 +17,10 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import pyoxigraph as oxigraph
 import pyshacl
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import RDF, SH, BNode, Graph, URIRef
+from rdflib import RDF, SH, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import NamespaceManager
@@ -27,12 +28,13 @@ from rdflib.term import Node
 
 from .namespaces import PREFIXES
 
-__all__ = ["ConstraintError", "Violation", "check", "validate"]
+__all__ = ["Checks", "ConstraintError", "Violation", "check", "validate"]
 
 _logger = logging.getLogger(__name__)
 
 #: Each severity's rank (results are listed most severe first) and name.
 _SEVERITIES = {SH.Violation: (0, "Violation"), SH.Warning: (1, "Warning"), SH.Info: (2, "Info")}
+_XSD_STRING = str(XSD.string)
 #: SHACL's one-argument path forms, as SPARQL writes them.
 _UNARY_PATHS = (
     (SH.inversePath, "^{}"),
@@ -115,34 +117,88 @@ def validate(
     )
 
 
-def check(data: Graph, query: str, name: str) -> list[Violation]:
-    """The rows of the check ``query`` over ``data``, as violations sorted like :func:`validate`'s.
+class Checks:
+    """The data loaded once into an Oxigraph store, to run any number of checks on.
 
-    :param name: where the check is written (its file), shown in place of the source shape.
-    :raises ConstraintError: the query does not parse or run, or is not a SELECT with a ``?focus`` variable.
+    rdflib's SPARQL evaluator took 93 s for the checks at 1M triples, 27 s at 300,000; Oxigraph's (Rust)
+    takes 5.7 s at 300,000, most of it loading the store. The results are the same rows (tests/test_checks.py).
     """
-    try:
-        result = data.query(query)
-    except Exception as exc:  # rdflib's SPARQL parser and evaluator raise many unrelated types
-        raise ConstraintError(f"the check does not parse or run: {exc}") from exc
-    if result.type != "SELECT" or "focus" not in (str(v) for v in result.vars or ()):
-        raise ConstraintError("a check must be a SELECT query with a ?focus variable")
-    summary = re.search(r"^#\+ summary:\s*(.+)$", query, flags=re.MULTILINE)
-    fallback = summary.group(1).strip() if summary else "the check returned this row"
-    names = _namespaces(())
-    rank, severity = _SEVERITIES[SH.Violation]
-    return sorted(
-        Violation(
-            rank=rank,
-            focus_node=_show(row.focus, names),
-            path=None if row.get("path") is None else _show(row.path, names),
-            message=str(row.get("message") or fallback),
-            severity=severity,
-            source_shape=name,
-            value=None if row.get("value") is None else _show(row.value, names),
-        )
-        for row in result
-    )
+
+    def __init__(self, data: Graph) -> None:
+        self._store = oxigraph.Store()
+        terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the graph keeps them alive
+
+        def term(node: Node) -> oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal:
+            if isinstance(node, Literal):
+                if node.language:
+                    return oxigraph.Literal(str(node), language=node.language)
+                if node.datatype is None:
+                    return oxigraph.Literal(str(node))
+                return oxigraph.Literal(str(node), datatype=oxigraph.NamedNode(str(node.datatype)))
+            known = terms.get(id(node))
+            if known is None:
+                kind = oxigraph.BlankNode if isinstance(node, BNode) else oxigraph.NamedNode
+                known = terms[id(node)] = kind(str(node))
+            return known
+
+        self._store.extend(oxigraph.Quad(term(s), term(p), term(o)) for s, p, o in data)
+
+    def run(self, query: str, name: str) -> list[Violation]:
+        """The rows of the check ``query``, as violations sorted like :func:`validate`'s.
+
+        :param name: where the check is written (its file), shown in place of the source shape.
+        :raises ConstraintError: the query does not parse or run, or is not a SELECT with a ``?focus`` variable.
+        """
+        try:
+            result = self._store.query(query)
+        except (SyntaxError, OSError, ValueError) as exc:
+            raise ConstraintError(f"the check does not parse or run: {exc}") from exc
+        if not isinstance(result, oxigraph.QuerySolutions) or "focus" not in (
+            v.value for v in result.variables
+        ):
+            raise ConstraintError("a check must be a SELECT query with a ?focus variable")
+        summary = re.search(r"^#\+ summary:\s*(.+)$", query, flags=re.MULTILINE)
+        fallback = summary.group(1).strip() if summary else "the check returned this row"
+        names = _namespaces(())
+        rank, severity = _SEVERITIES[SH.Violation]
+
+        def shown(row: oxigraph.QuerySolution, variable: str) -> str | None:
+            value = row[variable]
+            return None if value is None else _show(_rdflib_term(value), names)
+
+        try:
+            return sorted(
+                Violation(
+                    rank=rank,
+                    focus_node=shown(row, "focus") or "(none)",
+                    path=shown(row, "path"),
+                    message=fallback if row["message"] is None else row["message"].value,
+                    severity=severity,
+                    source_shape=name,
+                    value=shown(row, "value"),
+                )
+                for row in result
+            )
+        except (OSError, ValueError) as exc:  # an evaluation error surfaces while reading the rows
+            raise ConstraintError(f"the check does not parse or run: {exc}") from exc
+
+
+def check(data: Graph, query: str, name: str) -> list[Violation]:
+    """The rows of one check over ``data`` (:meth:`Checks.run`; for several, load the data once with
+    :class:`Checks`)."""
+    return Checks(data).run(query, name)
+
+
+def _rdflib_term(node: oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal) -> Node:
+    if isinstance(node, oxigraph.NamedNode):
+        return URIRef(node.value)
+    if isinstance(node, oxigraph.BlankNode):
+        return BNode(node.value)
+    if node.language:
+        return Literal(node.value, lang=node.language)
+    if node.datatype.value == _XSD_STRING:  # rdflib's plain literal, as the data has it
+        return Literal(node.value)
+    return Literal(node.value, datatype=URIRef(node.datatype.value))
 
 
 def _namespaces(extra: Iterable[tuple[str, URIRef]]) -> NamespaceManager:
