@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from collabkg.validation import check
+from collabkg.validation import check, validate
 from rdflib import Graph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,3 +97,12 @@ def test_check_finds_the_broken_fixture(name: str) -> None:
     violations = check(graph, (CHECKS / f"{name}.rq").read_text(), name)
     assert [v.focus_node for v in violations][:1] == [focus], violations
     assert all(v.message for v in violations)
+
+
+def test_shapes_pass_on_the_real_data_and_leave_it_as_it_was(real_data: Graph) -> None:
+    """validate() mixes the ontology into the data graph for pySHACL and takes it out again."""
+    before = set(real_data)
+    ontology = Graph().parse(ROOT / "ontology" / "collabkg.ttl")
+    shapes = Graph().parse(ROOT / "ontology" / "shapes.ttl")
+    assert [v for v in validate(real_data, shapes, ontology) if v.severity == "Violation"] == []
+    assert set(real_data) == before
