@@ -418,11 +418,28 @@ def rule_closure(ontology: Graph, data: Graph) -> set[Triple]:
     :raises OutsideRules: the graph needs what the compiled rules leave to owlrl.
     :raises InconsistentGraph: owlrl found the ontology alone inconsistent.
     """
-    tbox = owlrl_closure(ontology, Graph())
+    tbox = _as_in(owlrl_closure(ontology, Graph()), ontology)
     _check_literals(data)
     added = _forward_chain(_Rules.of(tbox), known=tbox, given=data)
     added.update(triple for triple in tbox if triple not in ontology and triple not in data)
     return added
+
+
+def _as_in(graph: Graph, ontology: Graph) -> Graph:
+    """``graph`` with each term that ``ontology`` has replaced by ``ontology``'s own object for it.
+
+    owlrl's conclusions hold rdflib's namespace constants (``RDF.type``...), other objects than the parsed
+    ones the data shares with the ontology (:func:`collabkg.build.parse_turtle`). Equal terms that are one
+    object are found in a dict by identity, without rdflib's Python ``__eq__``: most of the lookups of the
+    forward chaining.
+    """
+    own = {term: term for triple in ontology for term in triple}
+    same = Graph()
+    for triple in graph:
+        same.add(
+            (own.get(triple[0], triple[0]), own.get(triple[1], triple[1]), own.get(triple[2], triple[2]))
+        )
+    return same
 
 
 def derive(ontology: Graph, data: Graph) -> dict[Triple, Derivation]:
@@ -465,6 +482,9 @@ def _forward_chain(
             _refuse_schema(triple)
         if facts.add(*triple):
             pending.append(triple)
+    # rdf:type as the facts hold it, and a set to test with: a hash, and Python's __eq__ only on a match
+    rdf_type = next((p for p in facts.spo if p == _TYPE), _TYPE)
+    is_type = {rdf_type}.__contains__
     derived: set[Triple] = set()
 
     def add(s: Node, p: Node, o: Node, why: _Why, premises: tuple[Triple, ...]) -> None:
@@ -486,8 +506,8 @@ def _forward_chain(
     while pending:
         triple = pending.popleft()
         s, p, o = triple
-        if p == _TYPE:
-            _apply_type(rules, triple, conclude)
+        if is_type(p):
+            _apply_type(rules, triple, conclude, rdf_type)
             continue
         why = rules.symmetric.get(p)
         if why is not None:
@@ -510,24 +530,24 @@ def _forward_chain(
         if rules.strict and p in rules.inverse_functional and len(facts.subjects(p, o)) > 1:
             raise OutsideRules(f"{o} has two subjects of the inverse-functional {p} (owl:sameAs)")
         for cls, why in rules.domains.get(p, {}).items():
-            conclude(s, _TYPE, cls, why, (triple,))
+            conclude(s, rdf_type, cls, why, (triple,))
         for cls, why in rules.ranges.get(p, {}).items():
             if not isinstance(o, Literal):
-                conclude(o, _TYPE, cls, why, (triple,))
+                conclude(o, rdf_type, cls, why, (triple,))
             elif rules.strict:
                 _check_literal_type(o, cls, rules)
         for cls, why in rules.by_value.get((p, o), {}).items():
-            conclude(s, _TYPE, cls, why, (triple,))
+            conclude(s, rdf_type, cls, why, (triple,))
     return derived
 
 
-def _apply_type(rules: _Rules, triple: Triple, conclude: _Add) -> None:
-    """cax-sco/cax-eqc and cls-hv1 for ``s rdf:type cls``."""
+def _apply_type(rules: _Rules, triple: Triple, conclude: _Add, rdf_type: Node) -> None:
+    """cax-sco/cax-eqc and cls-hv1 for ``s rdf:type cls`` (``rdf_type``: the facts' own object for it)."""
     s, _, cls = triple
     if rules.strict and _is_builtin(cls) and cls not in _INERT_CLASSES:
         raise OutsideRules(f"{s} is put in {cls}")
     for super_class, why in rules.super_classes.get(cls, {}).items():
-        conclude(s, _TYPE, super_class, why, (triple,))
+        conclude(s, rdf_type, super_class, why, (triple,))
     for prop, value, why in rules.has_value.get(cls, ()):
         conclude(s, prop, value, why, (triple,))
 
