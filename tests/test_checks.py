@@ -58,6 +58,10 @@ BROKEN: dict[str, tuple[str, str]] = {
            study:one ck:referenceCount 3 .""",
         "<https://w3id.org/collabkg/id/study/one/ref/9>",
     ),
+    "resource-iri-violation": (
+        'model:Co_Location a ck:CollaborationModel ; ck:isoAlpha2 "SE" .',
+        "model:Co_Location",
+    ),
     "unevidenced-determinant-violation": (
         "determinant:d a ck:Determinant ; ck:identifiedIn study:one .",
         "determinant:d",
