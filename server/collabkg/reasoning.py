@@ -200,6 +200,9 @@ _DISJOINT_DATATYPES = frozenset(pair for s, _, o in OWLRL_Datatypes_Disjointness
 _DATATYPE_NAMESPACES = (str(XSD), str(RDF), str(RDFS))
 #: rdf:type, looked up once: the forward chaining compares every triple's predicate with it.
 _TYPE = RDF.type
+#: Looked up once, for :func:`is_noise`, which sees every added triple.
+_DOMAIN_RANGE = frozenset({RDFS.domain, RDFS.range})
+_SAME_AS = OWL.sameAs
 
 
 #: Why a table entry of :class:`_Rules` applies: the OWL 2 RL rule's name, the term whose axiom it is (None for
@@ -419,7 +422,6 @@ def rule_closure(ontology: Graph, data: Graph) -> set[Triple]:
     :raises InconsistentGraph: owlrl found the ontology alone inconsistent.
     """
     tbox = _as_in(owlrl_closure(ontology, Graph()), ontology)
-    _check_literals(data)
     added = _forward_chain(_Rules.of(tbox), known=tbox, given=data)
     added.update(triple for triple in tbox if triple not in ontology and triple not in data)
     return added
@@ -477,9 +479,14 @@ def _forward_chain(
     pending: deque[Triple] = deque()
     for triple in known:
         facts.add(*triple)
+    checked: set[Literal] = set()  # strict: each literal of the data checked once, as it is read
     for triple in given:
         if rules.strict:
             _refuse_schema(triple)
+            o = triple[2]
+            if isinstance(o, Literal) and o not in checked:
+                checked.add(o)
+                _check_lexical(o)
         if facts.add(*triple):
             pending.append(triple)
     # rdf:type as the facts hold it, and a set to test with: a hash, and Python's __eq__ only on a match
@@ -580,9 +587,9 @@ def _is_datatype(node: Node) -> bool:
     return str(node).startswith(_DATATYPE_NAMESPACES)
 
 
-def _check_literals(data: Graph) -> None:
+def _check_lexical(literal: Literal) -> None:
     """owlrl's dt-not-type: a literal whose text is not of its datatype makes the graph inconsistent."""
-    for literal in {o for o in data.objects() if isinstance(o, Literal) and o.datatype in OWL_RL_Datatypes}:
+    if literal.datatype in OWL_RL_Datatypes:
         try:
             AltXSDToPYTHON.get(literal.datatype, str)(str(literal))
         except ValueError:
@@ -635,13 +642,15 @@ def is_noise(triple: Triple, *, ontology_bnodes: set[BNode], canonical: dict[Nod
         return True
     if _is_builtin(s) or _is_builtin(o):  # (3)
         return True
-    if p in (RDFS.domain, RDFS.range):  # (4)
+    if p in _DOMAIN_RANGE:  # (4)
         return True
     if s == o and _is_builtin(p):  # (5)
         return True
     if s in ontology_bnodes or o in ontology_bnodes:  # (6)
         return True
-    return p != OWL.sameAs and (canonical.get(s, s) != s or canonical.get(o, o) != o)  # (7)
+    if not canonical or p == _SAME_AS:  # (7), which the rules engine never needs (no same-as sets)
+        return False
+    return canonical.get(s, s) != s or canonical.get(o, o) != o
 
 
 def _is_builtin(node: Node) -> bool:
