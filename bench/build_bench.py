@@ -55,16 +55,14 @@ def run_once(root: Path, engine: str, *, validate: bool, out: Path | None = None
     timings: dict[str, float] = {}
     mark = time.perf_counter()
     terms: dict[str, Node] = {}
+    asserted = Graph()
 
-    def parse(file: Path) -> Graph:
-        return parse_turtle(file.read_bytes(), file.resolve().as_uri(), terms=terms)
+    def parse(file: Path, into: Graph | None = None) -> Graph:
+        return parse_turtle(file.read_bytes(), file.resolve().as_uri(), terms=terms, into=into)
 
     ontology = parse(root / "ontology" / "collabkg.ttl")
     shapes = parse(root / "ontology" / "shapes.ttl")
-    data = {file.stem: parse(file) for file in sorted((root / "data").glob("*.ttl"))}
-    asserted = Graph()
-    for graph in data.values():
-        asserted += graph
+    data = {file.stem: parse(file, asserted) for file in sorted((root / "data").glob("*.ttl"))}
     mark = _lap(timings, "parse", mark)
     if validate:
         results = shacl(asserted, shapes, ontology)

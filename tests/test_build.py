@@ -285,13 +285,15 @@ def test_the_fast_turtle_parser_reads_what_rdflib_reads(file: Path) -> None:
     assert isomorphic(fast, Graph().parse(file, format="turtle", publicID=base))
 
 
-def test_the_fast_turtle_parser_shares_one_term_object_per_iri_across_documents() -> None:
+def test_the_fast_turtle_parser_shares_one_term_object_per_iri_and_fills_the_union() -> None:
     terms: dict = {}
-    first = parse_turtle(b"<http://e/a> <http://e/p> <http://e/b> .", "http://e/", terms=terms)
-    second = parse_turtle(b"<http://e/b> <http://e/p> [] .", "http://e/", terms=terms)
+    union = Graph()
+    first = parse_turtle(b"<http://e/a> <http://e/p> <http://e/b> .", "http://e/", terms=terms, into=union)
+    second = parse_turtle(b"<http://e/b> <http://e/p> [] .", "http://e/", terms=terms, into=union)
     (_, _, b), (b_again, _, blank) = next(iter(first)), next(iter(second))
     assert b is b_again
     assert blank not in {term for triple in first for term in triple}
+    assert set(union) == set(first) | set(second)
 
 
 # --- failures leave nothing behind --------------------------------------------------------------------------
