@@ -15,6 +15,7 @@ from flask import Flask
 from . import canned, citations, pages, sparql, trails
 from .build import load_built
 from .paths import default_root
+from .remote import RemoteStore, StoreQueries
 from .store import load_store
 
 __all__ = ["create_app"]
@@ -36,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         PROJECT_ROOT=str(default_root()),
         DATASET_FILES=None,
+        STORE_URL=None,
         #: Seconds a query may run before it is stopped and answered 503.
         QUERY_TIMEOUT=10.0,
         #: Most rows (or triples) a query response carries.
@@ -49,9 +51,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
 
+    root = Path(app.config["PROJECT_ROOT"])
     sources = app.config["DATASET_FILES"]
-    if sources is None:
-        app.extensions["collabkg.store"] = load_built(Path(app.config["PROJECT_ROOT"]))
+    if app.config["STORE_URL"]:
+        queries = StoreQueries.load(Path(app.config.get("CANNED_QUERIES_DIR") or root / "queries"))
+        app.extensions["collabkg.store"] = RemoteStore(app.config["STORE_URL"], queries)
+    elif sources is None:
+        app.extensions["collabkg.store"] = load_built(root)
     else:
         app.extensions["collabkg.store"] = load_store(sources)
 

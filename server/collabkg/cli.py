@@ -15,7 +15,7 @@ from rdflib import URIRef
 from .build import BuildError, ValidationFailed, build, load_built
 from .formats import serialize
 from .paths import project_paths
-from .store import DatasetLoadError, DatasetSource, Store
+from .store import DatasetLoadError, DatasetSource, LocalStore, StoreUnavailable, load_store
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -90,20 +90,33 @@ def build_cmd(paths, force: bool) -> None:
     metavar="IRI FILE",
     help="Serve the triples of FILE as the named graph IRI (repeatable).",
 )
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="Answer from this SPARQL endpoint, which holds the published build (collabkg publish), instead of "
+    "loading the dataset here.",
+)
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds a query may run (default 10).")
 @click.pass_obj
-def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeout: float | None) -> None:
+def serve_cmd(
+    paths, host: str, port: int, workers: int, datasets, graphs, store_url: str | None, timeout: float | None
+) -> None:
     """Serve the graph over HTTP: SPARQL 1.1 endpoint at /sparql, read-only.
 
-    Runs a production WSGI server (gunicorn). Without --dataset/--graph it serves the build output, building
-    first when an input changed.
+    Runs a production WSGI server (gunicorn). Without --dataset/--graph/--store it serves the build output,
+    building first when an input changed.
     """
     from .serving import serve
 
     sources = [DatasetSource(p) for p in datasets] + [DatasetSource(p, URIRef(iri)) for iri, p in graphs]
+    if store_url and sources:
+        raise click.UsageError("--store serves the store's data: it does not go with --dataset or --graph")
     config: dict[str, object] = {"PROJECT_ROOT": str(paths.root)}
     if sources:
         config["DATASET_FILES"] = sources
+    if store_url:
+        config["STORE_URL"] = store_url
     if timeout is not None:
         config["QUERY_TIMEOUT"] = timeout
     try:
@@ -111,12 +124,73 @@ def serve_cmd(paths, host: str, port: int, workers: int, datasets, graphs, timeo
     except BuildError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
-    except DatasetLoadError as exc:
+    except (DatasetLoadError, StoreUnavailable) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
 
-def _built_store(paths) -> Store:
+@main.command("publish")
+@click.option(
+    "--to",
+    "endpoint",
+    required=True,
+    metavar="URL",
+    help="The store's SPARQL endpoint: SPARQL Update goes here, and collabkg serve --store reads from it.",
+)
+@click.option(
+    "--graph-store",
+    metavar="URL",
+    help="The store's Graph Store Protocol endpoint: each graph is PUT there (SPARQL Update at --to when the "
+    "store has none).",
+)
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Publish this RDF dataset file (TriG, N-Quads; repeatable) instead of the build.",
+)
+@click.option("--user", envvar="COLLABKG_STORE_USER", help="User for the store ($COLLABKG_STORE_USER).")
+@click.option(
+    "--password",
+    envvar="COLLABKG_STORE_PASSWORD",
+    help="Its password ($COLLABKG_STORE_PASSWORD: keeps it out of the process list).",
+)
+@click.pass_obj
+def publish_cmd(
+    paths, endpoint: str, graph_store: str | None, datasets, user: str | None, password: str | None
+) -> None:
+    """Load the built dataset (or --dataset files), each named graph whole, into a SPARQL 1.1 store.
+
+    Each graph replaces the store's graph of the same name; the store's other graphs are left alone. Builds
+    first when an input changed.
+    """
+    from .remote import Credentials, PublishError, publish
+
+    if (user is None) != (password is None):
+        raise click.UsageError("give both --user and --password, or neither")
+    credentials = None if user is None or password is None else Credentials(user, password)
+    try:
+        store = load_store([DatasetSource(p) for p in datasets]) if datasets else _built_store(paths)
+    except DatasetLoadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        published = publish(
+            store.export(),
+            endpoint,
+            graph_store=graph_store,
+            credentials=credentials,
+            log=lambda line: click.echo(line, err=True),
+        )
+    except (PublishError, StoreUnavailable) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    total = sum(graph.triples for graph in published)
+    click.echo(f"published {len(published)} graphs, {total} triples, to {endpoint}", err=True)
+
+
+def _built_store(paths) -> LocalStore:
     """The local build, loaded as the server loads it (built first when stale); failing, exit 1 or 2."""
     try:
         return load_built(paths.root)
@@ -212,7 +286,7 @@ def trail_cmd(paths, resource: str, format_name: str) -> None:
     query = load_trail_query(paths.queries_dir)
     store = _built_store(paths)
     iri = ID[f"{kind}/{slug}"]
-    graph = trail_graph(query, store.dataset, iri, limit=_NO_LIMIT, deadline=float("inf"))
+    graph = trail_graph(query, store, iri, limit=_NO_LIMIT, deadline=float("inf"))
     if not graph:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")
     click.echo(
@@ -279,7 +353,7 @@ def cite_cmd(paths, resource: str, format_name: str) -> None:
     trail_query, sources_query = load_trail_query(paths.queries_dir), load_sources_query(paths.queries_dir)
     store = _built_store(paths)
     sources = find_sources(
-        trail_query, sources_query, store.dataset, kind, slug, limit=_NO_LIMIT, deadline=float("inf")
+        trail_query, sources_query, store, kind, slug, limit=_NO_LIMIT, deadline=float("inf")
     )
     if sources is None:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")

@@ -22,6 +22,7 @@ Size: at most ``limit`` rows (or triples) are produced; a longer result is trunc
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
@@ -29,10 +30,11 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from pyparsing import ParseException, ParseResults
 from rdflib import BNode, Graph, URIRef, Variable
@@ -112,6 +114,9 @@ class PreparedQuery:
     """A parsed, checked query, ready to run any number of times (canned queries prepare theirs once)."""
 
     query: Query
+    #: The query as a store elsewhere must be sent it: the text, after a prologue declaring the base and the
+    #: predeclared prefixes it relies on (a remote store knows neither).
+    portable_text: str
 
     @property
     def form(self) -> str:
@@ -137,17 +142,30 @@ def prepare(text: str, base: str | None = None, namespaces: Mapping[str, str] | 
         raise QueryTooComplex("The query nests too deeply for this service to parse.") from None
     except Exception as exc:  # rdflib's static checks (unknown prefix, bad aggregate) raise plain Exception
         raise QuerySyntaxError(f"Invalid query: {exc}") from None
+    _refuse_service(query)
+    if query.algebra.name == "SelectQuery" and not parsed[1].projection:
+        # rdflib lists the columns of SELECT * in set order, a different one in each process; clients (and CSV
+        # readers) expect the order in which the variables first appear, as other stores give it.
+        query.algebra["PV"] = _in_order_of_appearance(query.algebra.PV, parsed[1])
+    return PreparedQuery(query, _prologue(parsed[0], base, namespaces or {}) + text)
+
+
+def _prologue(declared: ParseResults, base: str | None, namespaces: Mapping[str, str]) -> str:
+    """``BASE`` and ``PREFIX`` lines for what the query uses without declaring; its own declarations follow,
+    so they win, as they do here."""
+    own = {dict(decl).get("prefix", "") for decl in declared if decl.name == "PrefixDecl"}
+    lines = [] if base is None else [f"BASE <{base}>"]
+    lines += [f"PREFIX {prefix}: <{iri}>" for prefix, iri in namespaces.items() if prefix not in own]
+    return "".join(line + "\n" for line in lines)
+
+
+def _refuse_service(query: Query) -> None:
     for node in _algebra_nodes(query.algebra):
         if node.name == "ServiceGraphPattern":
             raise AccessRefused(
                 f"SERVICE is not allowed here: this endpoint answers from its own dataset only "
                 f"(the query names {node.get('term').n3()})."
             )
-    if query.algebra.name == "SelectQuery" and not parsed[1].projection:
-        # rdflib lists the columns of SELECT * in set order, a different one in each process; clients (and CSV
-        # readers) expect the order in which the variables first appear, as other stores give it.
-        query.algebra["PV"] = _in_order_of_appearance(query.algebra.PV, parsed[1])
-    return PreparedQuery(query)
 
 
 def _in_order_of_appearance(variables: list[Variable], tree: Any) -> list[Variable]:
@@ -213,9 +231,9 @@ class DatasetSelection:
         clauses = query.algebra.get("datasetClause") or []
         if not clauses:
             return cls()
+        # CompValue.get answers a missing key with the key's name: test membership instead.
         return cls.of(
-            (c.default for c in clauses if c.get("default") is not None),
-            (c.named for c in clauses if c.get("named") is not None),
+            (c["default"] for c in clauses if "default" in c), (c["named"] for c in clauses if "named" in c)
         )
 
 
@@ -378,7 +396,7 @@ def evaluate(
             res["bindings"] = rows[:limit]
             return Answer(SPARQLResult(res), len(rows) > limit)
         if prepared.form == "DESCRIBE":
-            res["graph"], truncated = _cap(res["graph"], limit)
+            res["graph"], truncated = cap_graph(res["graph"], limit)
             return Answer(SPARQLResult(res), truncated)
         return Answer(SPARQLResult(res), False)
     except RecursionError:
@@ -405,11 +423,12 @@ def _construct(ctx: QueryContext, algebra: CompValue, limit: int) -> tuple[Graph
     for solution in evalPart(ctx, algebra.p):
         graph += _fillTemplate(template, solution)
         if len(graph) > limit:
-            return _cap(graph, limit)
+            return cap_graph(graph, limit)
     return graph, False
 
 
-def _cap(graph: Graph, limit: int) -> tuple[Graph, bool]:
+def cap_graph(graph: Graph, limit: int) -> tuple[Graph, bool]:
+    """The graph cut to ``limit`` triples, and whether it was cut."""
     if len(graph) <= limit:
         return graph, False
     capped = Graph()
@@ -427,6 +446,47 @@ _RETRY = 0.05
 #: clearing it is a single store, with no point where the interpreter runs a signal handler in between.
 _ALARM_ARMED = [False]
 _GUARDED: contextvars.ContextVar[bool] = contextvars.ContextVar("collabkg_query_guard", default=False)
+#: The one address a guarded query may connect to: the store it runs on, while that store sends it there.
+_REACHABLE: contextvars.ContextVar[Address | None] = contextvars.ContextVar("collabkg_store", default=None)
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a remote store listens: its host as written in its URL, the addresses that resolves to, its port."""
+
+    host: str
+    ips: frozenset[str]
+    port: int
+
+    def admits(self, event: str, args: tuple[Any, ...]) -> bool:
+        """Whether an audited network event goes to this address and nowhere else."""
+        if event == "urllib.Request":
+            url = urllib.parse.urlsplit(args[0])
+            default = 443 if url.scheme == "https" else 80
+            return url.hostname == self.host and (url.port or default) == self.port
+        if event == "socket.getaddrinfo":
+            return args[0] in (self.host, *self.ips) and args[1] == self.port
+        if event == "http.client.connect":
+            return args[1] == self.host and args[2] == self.port
+        if event == "socket.connect":
+            address = args[1]
+            return isinstance(address, tuple) and address[0] in self.ips and address[1] == self.port
+        return False
+
+
+@contextlib.contextmanager
+def reaching(address: Address) -> Iterator[None]:
+    """Let a guarded query connect to ``address`` (and only there) while the block runs.
+
+    A store that answers from elsewhere (:class:`collabkg.remote.RemoteStore`) sends the query over the network
+    from inside :func:`within`; everything else the guard refuses stays refused, and no other host can be
+    reached, whatever the query says.
+    """
+    token = _REACHABLE.set(address)
+    try:
+        yield
+    finally:
+        _REACHABLE.reset(token)
 
 
 def within(seconds: float, work: Callable[[float], T]) -> T:
@@ -459,6 +519,12 @@ def within(seconds: float, work: Callable[[float], T]) -> T:
                 _restore_alarm(previous_handler, previous_timer, seconds - (deadline - time.monotonic()))
     except _Interrupt:
         raise TimeLimitExceeded(seconds) from None
+
+
+def interrupt() -> NoReturn:
+    """Stop the running query here: its deadline has passed (for work that notices it itself, such as a
+    request to a remote store that timed out). :func:`within` turns it into :class:`TimeLimitExceeded`."""
+    raise _Interrupt
 
 
 def _on_alarm(signum: int, frame: object) -> None:
@@ -512,6 +578,9 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if not _GUARDED.get():
         return
     if event in _REFUSED_EVENTS:
+        reachable = _REACHABLE.get()
+        if reachable is not None and reachable.admits(event, args):
+            return
         raise AccessRefused(f"Queries may not reach the network or start programs ({event} refused).")
     if event == "open":
         path, mode, flags = args

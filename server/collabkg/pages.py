@@ -33,7 +33,7 @@ from flask import (
 )
 from markupsafe import Markup
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
-from rdflib.query import ResultRow
+from rdflib.query import Result, ResultRow
 from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -92,8 +92,6 @@ class PagesState:
 
     store: Store
     queries: dict[str, CannedQuery]
-    #: The ontology's named graph (``None``: the dataset has no ontology).
-    ontology: Graph | None
     ui_dir: Path
     #: Dumps written so far, by extension (written on first request).
     dumps: dict[str, bytes] = field(default_factory=dict)
@@ -102,6 +100,11 @@ class PagesState:
     def statistics(self) -> DatasetStatistics:
         """The VoID counts, in one pass over the dataset."""
         return DatasetStatistics.of(self.store)
+
+    @functools.cached_property
+    def ontology(self) -> Graph | None:
+        """The ontology's named graph (``None``: the dataset has no ontology)."""
+        return self.store.graph(ONTOLOGY_GRAPH) if ONTOLOGY_GRAPH in self.store.graph_names() else None
 
     @functools.cached_property
     def vocab_html(self) -> str | None:
@@ -118,12 +121,9 @@ def init_app(app: Flask) -> None:
     """
     root = Path(app.config["PROJECT_ROOT"])
     folder = Path(app.config.get("CANNED_QUERIES_DIR") or root / "queries")
-    store: Store = app.extensions["collabkg.store"]
-    ontology = store.dataset.graph(ONTOLOGY_GRAPH) if ONTOLOGY_GRAPH in store.graph_names() else None
     app.extensions["collabkg.pages"] = PagesState(
-        store=store,
+        store=app.extensions["collabkg.store"],
         queries=load_queries(folder / "pages"),
-        ontology=ontology,
         ui_dir=Path(app.config.get("UI_DIR") or root / "ui"),
     )
     app.register_blueprint(bp)
@@ -137,22 +137,23 @@ def _store() -> Store:
     return current_app.extensions["collabkg.store"]
 
 
-def _select(name: str, **bindings: Node) -> list[ResultRow]:
-    """Rows of a page query, under the service's time and size limits."""
+def _answer(name: str, **bindings: Node) -> Result:
+    """The result of a page query, under the service's time and size limits."""
     config = current_app.config
     query = _state().queries[name]
 
-    def work(deadline: float) -> list[ResultRow]:
-        answer = engine.evaluate(
-            _store().dataset,
-            query.prepared,
-            init_bindings=bindings,
-            limit=int(config["RESULT_LIMIT"]),
-            deadline=deadline,
+    def work(deadline: float) -> Result:
+        limit = int(config["RESULT_LIMIT"])
+        return (
+            _store().evaluate(query.prepared, init_bindings=bindings, limit=limit, deadline=deadline).result
         )
-        return list(answer.result)  # type: ignore[arg-type]
 
     return engine.within(float(config["QUERY_TIMEOUT"]), work)
+
+
+def _select(name: str, **bindings: Node) -> list[ResultRow]:
+    """Rows of a page query, under the service's time and size limits."""
+    return list(_answer(name, **bindings))  # type: ignore[arg-type]
 
 
 # --- Resources: /id, /page, /data ---------------------------------------------------------------------------
@@ -164,11 +165,7 @@ def _known(path: str) -> URIRef:
     :raises NotFound: the graph does not know it.
     """
     iri = ID[path]
-    dataset = _store().dataset
-    if (
-        next(dataset.triples((iri, None, None)), None) is None
-        and next(dataset.triples((None, None, iri)), None) is None
-    ):
+    if not _answer("known", _resource=iri).askAnswer:
         raise NotFound(f"The graph knows no resource {iri}.")
     return iri
 
@@ -177,8 +174,8 @@ def describe(iri: URIRef) -> Dataset:
     """The description of ``iri``: its statements in the graphs that hold them, and its neighbours' labels.
 
     The statements come from ``description.rq``; the labels of the resources, properties and classes they
-    name are looked up directly in the store's indexes (one lookup per neighbour and label property), which is
-    much faster than rdflib joining a label pattern against every neighbour of a much-cited review.
+    name are looked up by subject and label property (:meth:`~collabkg.store.Store.quads`), which is much
+    faster than rdflib joining a label pattern against every neighbour of a much-cited review.
     """
     description = new_dataset()
     neighbours: set[URIRef] = set()
@@ -188,11 +185,12 @@ def describe(iri: URIRef) -> Dataset:
             term for term in (row.subject, row.predicate, row.object) if isinstance(term, URIRef)
         )
     neighbours.discard(iri)
-    dataset = _store().dataset
-    for neighbour in neighbours:
-        for prop in LABEL_PROPERTIES:
-            for s, p, o, graph in dataset.quads((neighbour, prop, None, None)):
-                description.graph(graph.identifier if isinstance(graph, Graph) else graph).add((s, p, o))
+
+    def labels(deadline: float) -> list[tuple[Node, Node, Node, URIRef]]:
+        return list(_store().quads(neighbours, LABEL_PROPERTIES, deadline=deadline))
+
+    for s, p, o, graph in engine.within(float(current_app.config["QUERY_TIMEOUT"]), labels):
+        description.graph(graph).add((s, p, o))
     return description
 
 
@@ -457,10 +455,10 @@ def dump(extension: str) -> Response:
         raise NotFound(f"Dumps are collabkg.{{{','.join(DUMP_FORMATS)}}}.")
     state = _state()
     if extension not in state.dumps:
-        state.dumps[extension] = write_dump(_store().dataset, extension)
+        state.dumps[extension] = write_dump(_store().export(), extension)
     response = Response(state.dumps[extension], content_type=formats.Choice(fmt, fmt.media_type).content_type)
     response.set_etag(state.statistics.version)
-    response.last_modified = state.statistics.modified
+    response.last_modified = state.statistics.modified  # None: the store cannot tell, no header
     response.cache_control.public = True
     response.cache_control.no_cache = True  # may be stored, but revalidated: the ETag makes that cheap
     return response.make_conditional(request)

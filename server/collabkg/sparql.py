@@ -35,7 +35,6 @@ from .engine import (
     PreparedQuery,
     QueryError,
     TimeLimitExceeded,
-    evaluate,
     prepare,
     within,
 )
@@ -51,7 +50,7 @@ from .formats import (
     serialize_graph,
 )
 from .namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
-from .store import Store
+from .store import Store, StoreUnavailable
 
 bp = Blueprint("sparql", __name__)
 
@@ -219,8 +218,7 @@ def answer(
             choice = negotiate(
                 FORMATS_BY_QUERY_FORM[prepared.form], request.accept_mimetypes, requested_formats
             )
-            outcome = evaluate(
-                store.dataset,
+            outcome = store.evaluate(
                 prepared,
                 selection=selection,
                 init_bindings=init_bindings,
@@ -348,9 +346,7 @@ class ServiceFacts:
 
     @classmethod
     def of(cls, store: Store) -> ServiceFacts:
-        names = set(store.graph_names())
-        sizes = {g.identifier: len(g) for g in store.dataset.graphs() if g.identifier in names}
-        return cls(tuple(sorted(sizes.items())), len(store.dataset.store))
+        return cls(tuple(store.graph_sizes().items()), store.union_size())
 
 
 def describe_service(endpoint_url: str, facts: ServiceFacts, timeout: float, limit: int) -> Graph:
@@ -430,6 +426,7 @@ STATUS_OF_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NoAcceptableFormat, 406),
     (SerializationFailed, 406),
     (TimeLimitExceeded, 503),
+    (StoreUnavailable, 502),
 )
 
 
@@ -441,6 +438,11 @@ def _error_response(exc: Exception) -> Response:
         status, message = next(code for cls, code in STATUS_OF_ERROR if isinstance(exc, cls)), str(exc)
     if isinstance(exc, TimeLimitExceeded):
         current_app.logger.warning("query stopped at the time limit: %s", request.url[:500])
+    if isinstance(
+        exc, StoreUnavailable
+    ):  # the operator's problem, with a URL that is theirs: logged, not sent
+        current_app.logger.error("%s", exc)
+        message = "The store this service answers from is unavailable; try again later."
     response = Response(message.rstrip("\n") + "\n", status=status, content_type="text/plain; charset=utf-8")
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)

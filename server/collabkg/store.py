@@ -1,8 +1,10 @@
-"""The dataset the server answers from.
+"""The dataset the server answers from: a :class:`Store`, embedded here or remote.
 
-The server never reasons or validates: it loads what ``collabkg build`` wrote (or, with ``--dataset``, the RDF
-files a user names) into one read-only :class:`rdflib.Dataset` at start-up. Its default graph is the union of
-the named graphs, as the service description says.
+The server never reasons or validates. By default it loads what ``collabkg build`` wrote (or, with
+``--dataset``, the RDF files a user names) into one read-only :class:`rdflib.Dataset` at start-up: a
+:class:`LocalStore`. Past one machine, the same dataset is published into a SPARQL store and the server answers
+from there (:class:`collabkg.remote.RemoteStore`). Either way the default graph is the union of the named
+graphs, as the service description says, and every feature asks the store through :class:`Store` alone.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import io
 import logging
 import os
 import pickle
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import Dataset, URIRef
+from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.stores.memory import Memory
+from rdflib.term import Node
 from rdflib.util import guess_format
 
+from .engine import Answer, DatasetSelection, PreparedQuery, evaluate
 from .namespaces import PREFIXES
 
 #: RDF formats that carry their own graph names.
@@ -39,6 +45,10 @@ SNAPSHOT_CLASSES = frozenset(
 )
 
 _logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Exception):
+    """A store elsewhere could not be reached, refused the credentials, or failed on its side; says which."""
 
 
 class DatasetLoadError(Exception):
@@ -61,22 +71,115 @@ class DatasetSource:
         return fmt
 
 
-@dataclass
-class Store:
-    """A loaded dataset plus what the service says about it."""
+class Store(ABC):
+    """What the server answers from: queries, and the few facts about the dataset its pages and descriptions
+    state. Every feature goes through these methods only, so each runs alike on any store."""
 
-    dataset: Dataset
-    #: Content hash of the loaded files: changes exactly when the served data changes (for caching, ETags).
+    #: Changes exactly when the served data changes (for caching, ETags).
     version: str
-    sources: list[DatasetSource] = field(default_factory=list)
+
+    @abstractmethod
+    def evaluate(
+        self,
+        prepared: PreparedQuery,
+        *,
+        selection: DatasetSelection | None = None,
+        init_bindings: Mapping[str, Node] | None = None,
+        limit: int,
+        deadline: float = float("inf"),
+    ) -> Answer:
+        """Run a prepared query (see :func:`collabkg.engine.evaluate` for the parameters); call it inside
+        :func:`collabkg.engine.within`, which supplies the deadline."""
+
+    @abstractmethod
+    def graph_sizes(self) -> dict[URIRef, int]:
+        """Triples per non-empty named graph, by name in order."""
+
+    @abstractmethod
+    def union_size(self) -> int:
+        """Triples of the default graph, the union: a triple in two graphs counts once."""
+
+    @abstractmethod
+    def graph(self, name: URIRef) -> Graph:
+        """One named graph, whole (the ontology, for ``/vocab``)."""
+
+    @abstractmethod
+    def export(self) -> Dataset:
+        """The whole dataset, each graph under its name (for dumps and the VoID counts)."""
+
+    @abstractmethod
+    def modified(self) -> datetime | None:
+        """When the served data last changed, where the store can tell."""
+
+    @abstractmethod
+    def quads(
+        self, subjects: Collection[URIRef], predicates: Collection[URIRef], *, deadline: float
+    ) -> Iterator[tuple[Node, Node, Node, URIRef]]:
+        """``(subject, predicate, object, graph)`` of every statement of these subjects with these predicates.
+
+        A lookup rather than a query because it is what pages need for their neighbours' labels, and rdflib
+        answers it from its indexes many times faster than it joins the same as a query.
+        """
 
     def graph_names(self) -> list[URIRef]:
         """Names of the non-empty named graphs, sorted."""
-        return sorted(
-            g.identifier
-            for g in self.dataset.graphs()
-            if isinstance(g.identifier, URIRef) and g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g)
+        return list(self.graph_sizes())
+
+
+@dataclass
+class LocalStore(Store):
+    """A dataset loaded into this process."""
+
+    dataset: Dataset
+    version: str
+    sources: list[DatasetSource] = field(default_factory=list)
+
+    def evaluate(
+        self,
+        prepared: PreparedQuery,
+        *,
+        selection: DatasetSelection | None = None,
+        init_bindings: Mapping[str, Node] | None = None,
+        limit: int,
+        deadline: float = float("inf"),
+    ) -> Answer:
+        return evaluate(
+            self.dataset,
+            prepared,
+            selection=selection,
+            init_bindings=init_bindings,
+            limit=limit,
+            deadline=deadline,
         )
+
+    def graph_sizes(self) -> dict[URIRef, int]:
+        sizes = {
+            g.identifier: len(g)
+            for g in self.dataset.graphs()
+            if isinstance(g.identifier, URIRef) and g.identifier != DATASET_DEFAULT_GRAPH_ID
+        }
+        return {name: size for name, size in sorted(sizes.items()) if size}
+
+    def union_size(self) -> int:
+        return len(self.dataset.store)
+
+    def graph(self, name: URIRef) -> Graph:
+        return self.dataset.graph(name)
+
+    def export(self) -> Dataset:
+        return self.dataset
+
+    def modified(self) -> datetime | None:
+        mtimes = [source.path.stat().st_mtime for source in self.sources if source.path.exists()]
+        return datetime.fromtimestamp(int(max(mtimes)), UTC) if mtimes else None
+
+    def quads(
+        self, subjects: Collection[URIRef], predicates: Collection[URIRef], *, deadline: float
+    ) -> Iterator[tuple[Node, Node, Node, URIRef]]:
+        for subject in subjects:
+            for predicate in predicates:
+                for s, p, o, graph in self.dataset.quads((subject, predicate, None, None)):
+                    yield s, p, o, graph.identifier if isinstance(graph, Graph) else graph
 
     def __len__(self) -> int:
         return sum(len(g) for g in self.dataset.graphs())
@@ -91,7 +194,7 @@ def new_dataset(store: Memory | None = None) -> Dataset:
     return ds
 
 
-def load_store(sources: Sequence[DatasetSource]) -> Store:
+def load_store(sources: Sequence[DatasetSource]) -> LocalStore:
     """Parse every source into one dataset.
 
     A triple file without an explicit graph name goes to a graph named by its ``file:`` URI, so that it is still
@@ -111,7 +214,7 @@ def load_store(sources: Sequence[DatasetSource]) -> Store:
                 ds.graph(name).parse(data=data, format=fmt, publicID=str(name))
         except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
             raise DatasetLoadError(f"{source.path}: {exc}") from exc
-    return Store(dataset=ds, version=digest.hexdigest()[:16], sources=list(sources))
+    return LocalStore(dataset=ds, version=digest.hexdigest()[:16], sources=list(sources))
 
 
 def _read(sources: Sequence[DatasetSource], digest: hashlib._Hash) -> list[tuple[DatasetSource, bytes]]:
@@ -127,7 +230,7 @@ def _read(sources: Sequence[DatasetSource], digest: hashlib._Hash) -> list[tuple
     return read
 
 
-def snapshot(store: Store) -> bytes:
+def snapshot(store: LocalStore) -> bytes:
     """The loaded dataset's in-memory store, pickled: loads about five times faster than its TriG parses.
 
     Only the build writes one (beside the TriG it parsed it from) and records its hash in the manifest;
@@ -146,7 +249,7 @@ class _SnapshotUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def load_snapshot(file: Path, sha256: str, sources: Sequence[DatasetSource]) -> Store | None:
+def load_snapshot(file: Path, sha256: str, sources: Sequence[DatasetSource]) -> LocalStore | None:
     """The dataset from a snapshot of ``sources``, or ``None`` (then parse them) if it cannot be trusted.
 
     Trusted means: its sha256 is the one the build recorded (``sha256``), the file belongs to this user and only
@@ -179,4 +282,4 @@ def load_snapshot(file: Path, sha256: str, sources: Sequence[DatasetSource]) -> 
             gc.enable()
     if not isinstance(memory, Memory):
         return None
-    return Store(dataset=new_dataset(memory), version=digest.hexdigest()[:16], sources=list(sources))
+    return LocalStore(dataset=new_dataset(memory), version=digest.hexdigest()[:16], sources=list(sources))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
-from rdflib import RDF, RDFS, Dataset, Graph, URIRef
+from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF, SKOS
 from rdflib.term import Node
@@ -26,6 +26,7 @@ from . import engine, formats, sparql
 from .canned import CannedQuery, parse_query_file
 from .explanations import Explanation, explanations_about
 from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
+from .store import Store
 
 __all__ = [
     "KINDS",
@@ -122,11 +123,9 @@ def load_trail_query(queries_dir: Path, name: str = "trail") -> CannedQuery:
     return parse_query_file(queries_dir / "trail" / f"{name}.rq")
 
 
-def trail_graph(query: CannedQuery, dataset: Dataset, iri: URIRef, *, limit: int, deadline: float) -> Graph:
+def trail_graph(query: CannedQuery, store: Store, iri: URIRef, *, limit: int, deadline: float) -> Graph:
     """The trail of ``iri`` as RDF: empty when the graph does not know the resource."""
-    result = engine.evaluate(
-        dataset, query.prepared, init_bindings={"_resource": iri}, limit=limit, deadline=deadline
-    )
+    result = store.evaluate(query.prepared, init_bindings={"_resource": iri}, limit=limit, deadline=deadline)
     assert result.result.graph is not None
     return result.result.graph
 
@@ -297,7 +296,7 @@ def show_trail(kind: str, slug: str) -> Response:
         for query in queries:
             graph += trail_graph(
                 query,
-                current_app.extensions["collabkg.store"].dataset,
+                current_app.extensions["collabkg.store"],
                 iri,
                 limit=int(config["RESULT_LIMIT"]),
                 deadline=deadline,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rdflib import OWL, RDF, XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
@@ -51,34 +51,32 @@ class DatasetStatistics:
     vocabularies: tuple[str, ...]
     #: The store's content hash: changes exactly when the data does (also the dumps' ETag).
     version: str
-    #: When the served files last changed.
-    modified: datetime
+    #: When the served data last changed (``None``: the store cannot tell).
+    modified: datetime | None
     license: URIRef | None
 
     @classmethod
     def of(cls, store: Store) -> DatasetStatistics:
-        """Count once, in one pass over the union."""
+        """Count once, in one pass over the union (a remote store's is fetched for it, once)."""
+        dataset = store.export()
         subjects: set[object] = set()
         objects: set[object] = set()
         properties: Counter[URIRef] = Counter()
         typed: dict[URIRef, set[object]] = {}
         triples = 0
-        for s, p, o in store.dataset.triples((None, None, None)):
+        for s, p, o in dataset.triples((None, None, None)):
             triples += 1
             subjects.add(s)
             objects.add(o)
             properties[p] += 1
             if p == RDF.type and isinstance(o, URIRef):
                 typed.setdefault(o, set()).add(s)
-        graphs = {name: len(store.dataset.graph(name)) for name in store.graph_names()}
         vocabularies = {_namespace(term) for term in (*properties, *typed)}
-        mtimes = [source.path.stat().st_mtime for source in store.sources if source.path.exists()]
-        modified = datetime.fromtimestamp(int(max(mtimes, default=0)), UTC)
         license_ = next(
             (
                 value
-                for ontology in store.dataset.subjects(RDF.type, OWL.Ontology)
-                for value in store.dataset.objects(ontology, DCTERMS.license)
+                for ontology in dataset.subjects(RDF.type, OWL.Ontology)
+                for value in dataset.objects(ontology, DCTERMS.license)
                 if isinstance(value, URIRef)
             ),
             None,
@@ -89,10 +87,10 @@ class DatasetStatistics:
             distinct_objects=len(objects),
             classes={c: len(members) for c, members in sorted(typed.items())},
             properties=dict(sorted(properties.items())),
-            graphs=graphs,
+            graphs=store.graph_sizes(),
             vocabularies=tuple(sorted(vocabularies)),
             version=store.version,
-            modified=modified,
+            modified=store.modified(),
             license=license_,
         )
 
@@ -138,7 +136,8 @@ def describe_dataset(
     if stats.license is not None:
         g.add((dataset, DCTERMS.license, stats.license))
     g.add((dataset, OWL.versionInfo, Literal(stats.version)))
-    g.add((dataset, DCTERMS.modified, Literal(stats.modified.isoformat(), datatype=XSD.dateTime)))
+    if stats.modified is not None:
+        g.add((dataset, DCTERMS.modified, Literal(stats.modified.isoformat(), datatype=XSD.dateTime)))
     for vocabulary in stats.vocabularies:
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
     g.add((dataset, VOID.triples, _integer(stats.triples)))
