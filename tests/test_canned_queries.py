@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from collabkg import create_app
 from collabkg.canned import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
 from collabkg.cli import main
+from collabkg.remote import bound_text
 from collabkg.store import DatasetSource
 from flask import Flask
 from flask.testing import FlaskClient
@@ -374,7 +375,7 @@ def test_a_string_parameter_is_data_not_syntax(tmp_path: Path) -> None:
     dataset.add((URIRef("urn:y"), RDFS.label, Literal("other")))
     bindings = query.bindings({"label": hostile})
     assert [row.s for row in query.run(dataset, bindings, limit=10).result] == [URIRef("urn:x")]
-    assert [row.s for row in dataset.query(query.remote_text(bindings))] == [URIRef("urn:x")]
+    assert [row.s for row in dataset.query(bound_text(query.prepared, bindings))] == [URIRef("urn:x")]
     assert len(dataset) == 2
 
 
@@ -466,15 +467,16 @@ def _example_bindings() -> Iterator[tuple[str, dict[str, str]]]:
 
 
 @pytest.mark.parametrize(("name", "args"), list(_example_bindings()))
-def test_remote_text_gives_the_same_answer_as_bound_variables(
+def test_the_text_sent_elsewhere_gives_the_same_answer_as_bound_variables(
     built_app: Flask, name: str, args: dict[str, str]
 ) -> None:
-    """What ``--endpoint`` sends (the query with a VALUES clause) answers as the pre-bound query does."""
+    """What ``--endpoint`` and ``serve --store`` send (terms in place of the variables) answers as the
+    pre-bound query does."""
     query = built_app.extensions["collabkg.canned"][name]
     dataset = built_app.extensions["collabkg.store"].dataset
     bindings = query.bindings(args)
     bound = query.run(dataset, bindings, limit=100_000).result
-    sent = dataset.query(query.remote_text(bindings))
+    sent = dataset.query(bound_text(query.prepared, bindings))
     assert len(bound) > 0
     assert sorted(map(tuple, bound)) == sorted(map(tuple, sent))
 

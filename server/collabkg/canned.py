@@ -13,10 +13,8 @@ Parsing SPARQL is the slow part of start-up (rdflib's parser takes tens of milli
 whose exact text the build has already parsed (:func:`query_digests`, recorded in the build's manifest) is
 prepared on first use instead; any other is parsed at start, and a broken one still stops it.
 
-The same files run against any SPARQL endpoint (``collabkg query --endpoint``): there the protocol has no
-bindings, so :meth:`CannedQuery.remote_text` appends a ``VALUES`` clause holding the parsed, validated terms
-written by rdflib. That is equivalent to pre-binding as long as each parameter occurs in a triple pattern of
-the query's main pattern, which the README asks of every canned query and a test checks for each.
+The same files run against any SPARQL endpoint (``collabkg query --endpoint``, ``collabkg serve --store``):
+:mod:`collabkg.remote` sends them with each parameter's term in place of its variable.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ import rdflib
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from rdflib import XSD, Dataset, Literal, URIRef
 from rdflib.term import Node
-from SPARQLWrapper import SPARQLWrapper
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from . import engine, formats, sparql
@@ -202,18 +199,6 @@ class CannedQuery:
             bound[param.variable] = param.parse(raw)
         return bound
 
-    def remote_text(self, bindings: Mapping[str, Node]) -> str:
-        """The query as text for an endpoint that knows nothing of bindings: a ``VALUES`` clause appended.
-
-        The terms are the parsed ones (:meth:`Param.parse` admits no character that could leave an IRI),
-        written by rdflib, so the clause holds data only.
-        """
-        if not bindings:
-            return self.text
-        variables = " ".join(f"?{name}" for name in bindings)
-        values = " ".join(term.n3() for term in bindings.values())
-        return f"{self.text.rstrip()}\nVALUES ({variables}) {{ ({values}) }}\n"
-
     def run(self, dataset: Dataset, bindings: Mapping[str, Node], *, limit: int) -> engine.Answer:
         """Evaluate on a local dataset (the command line's; the server goes through :func:`sparql.answer`)."""
         return engine.evaluate(dataset, self.prepared, init_bindings=bindings, limit=limit)
@@ -365,34 +350,6 @@ def query_digests(queries_dir: Path) -> list[str]:
         for query in load_queries(queries_dir / folder).values():
             digests.append(query_digest(query.text))
     return sorted(digests)
-
-
-#: The ``format=`` names the command line offers, per query form, and how SPARQLWrapper asks for each.
-SPARQLWRAPPER_FORMATS: dict[str, str] = {
-    "json": "json",
-    "xml": "xml",
-    "csv": "csv",
-    "tsv": "tsv",
-    "ttl": "turtle",
-    "jsonld": "json-ld",
-    "rdf": "rdf+xml",
-}
-
-
-def output_formats(form: str) -> list[formats.Format]:
-    """The formats a query of this form can be written in both locally and by a remote endpoint."""
-    return [fmt for fmt in formats.FORMATS_BY_QUERY_FORM[form] if fmt.name in SPARQLWRAPPER_FORMATS]
-
-
-def run_remote(query: CannedQuery, bindings: Mapping[str, Node], endpoint: str, fmt: formats.Format) -> bytes:
-    """Run a canned query on any SPARQL endpoint through SPARQLWrapper; the endpoint's bytes, as sent.
-
-    :raises SPARQLWrapper.SPARQLExceptions.SPARQLWrapperException: the endpoint refused the query.
-    :raises urllib.error.URLError: the endpoint could not be reached.
-    """
-    client = SPARQLWrapper(endpoint, returnFormat=SPARQLWRAPPER_FORMATS[fmt.name])
-    client.setQuery(query.remote_text(bindings))
-    return client.query().response.read()
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------

@@ -220,9 +220,10 @@ def query_cmd(
     """Run the canned query NAME (a file of queries/, without .rq) and print its result.
 
     Locally it answers from the build output (building first when an input changed); with --endpoint, from any
-    SPARQL endpoint holding the graph (the same query, the parameters sent as a VALUES clause).
+    SPARQL endpoint holding the graph (the same query, each parameter's term in place of its variable).
     """
-    from .canned import ParameterError, QueryFileError, load_queries, output_formats, run_remote
+    from .canned import ParameterError, QueryFileError, load_queries
+    from .remote import output_formats, run_canned
 
     try:
         query = load_queries(paths.queries_dir).get(name)
@@ -248,7 +249,7 @@ def query_cmd(
         raise click.BadParameter(str(exc), param_hint="--param") from exc
     if endpoint:
         try:
-            data = run_remote(query, bindings, endpoint, fmt)
+            data = run_canned(query, bindings, endpoint, fmt)
         except Exception as exc:  # SPARQLWrapper and urllib raise many types; all mean "the endpoint failed"
             raise click.ClickException(f"{endpoint}: {exc}") from exc
     else:

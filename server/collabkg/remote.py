@@ -35,6 +35,7 @@ from rdflib.term import Node
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException, Unauthorized
 
+from . import formats
 from .canned import CannedQuery, parse_query_file
 from .engine import (
     AccessRefused,
@@ -53,13 +54,16 @@ from .namespaces import PREFIXES
 from .store import Store, StoreUnavailable, new_dataset
 
 __all__ = [
+    "SPARQLWRAPPER_FORMATS",
     "Credentials",
     "PublishError",
     "Published",
     "RemoteStore",
     "StoreUnavailable",
     "bound_text",
+    "output_formats",
     "publish",
+    "run_canned",
 ]
 
 T = TypeVar("T")
@@ -332,6 +336,35 @@ def bound_text(prepared: PreparedQuery, bindings: Mapping[str, Node] | None) -> 
         return terms.get(word[1:], word) if word[0] in "?$" else word
 
     return _TOKENS.sub(substitute, prepared.portable_text)
+
+
+#: The ``format=`` names ``collabkg query --endpoint`` offers, and how SPARQLWrapper asks for each.
+SPARQLWRAPPER_FORMATS: dict[str, str] = {
+    "json": "json",
+    "xml": "xml",
+    "csv": "csv",
+    "tsv": "tsv",
+    "ttl": "turtle",
+    "jsonld": "json-ld",
+    "rdf": "rdf+xml",
+}
+
+
+def output_formats(form: str) -> list[formats.Format]:
+    """The formats a query of this form can be written in both locally and by a remote endpoint."""
+    return [fmt for fmt in formats.FORMATS_BY_QUERY_FORM[form] if fmt.name in SPARQLWRAPPER_FORMATS]
+
+
+def run_canned(query: CannedQuery, bindings: Mapping[str, Node], endpoint: str, fmt: formats.Format) -> bytes:
+    """Run a canned query on any SPARQL endpoint through SPARQLWrapper (``collabkg query --endpoint``); the
+    endpoint's bytes, as sent.
+
+    :raises SPARQLWrapper.SPARQLExceptions.SPARQLWrapperException: the endpoint refused the query.
+    :raises urllib.error.URLError: the endpoint could not be reached.
+    """
+    client = SPARQLWrapper(endpoint, returnFormat=SPARQLWRAPPER_FORMATS[fmt.name])
+    client.setQuery(bound_text(query.prepared, bindings))
+    return bytes(client.query().response.read())
 
 
 #: What can hold a brace or a variable name that is not one: strings (long ones first), IRIs (which cannot
