@@ -339,7 +339,7 @@ def parse_turtle(
     :param terms: the rdflib term of each IRI (and renamed blank node) read so far; share one between the
         documents of a build so that an IRI is one object in all of them.
     :param into: a graph that receives the triples too (the union of the data files): cheaper than adding the
-        returned graph to it, which walks rdflib's store once more (5 s of 13 s at 300,000 triples).
+        returned graph to it, which walks rdflib's store once more (11.4 s -> 10.5 s at 300,000 triples).
     """
     try:
         return _oxigraph_turtle(content, base_iri, {} if terms is None else terms, into)
@@ -376,16 +376,14 @@ def _oxigraph_turtle(content: bytes, base_iri: str, terms: dict[str, Node], into
             )
         return known
 
-    adds = (graph.add,) if into is None else (graph.add, into.add)
     quads = oxigraph.parse(content, oxigraph.RdfFormat.TURTLE, base_iri=base_iri, rename_blank_nodes=True)
-    for quad in quads:
-        triple = (term(quad.subject), term(quad.predicate), term(quad.object))
-        for add in adds:
+    # Read to the end before adding anything, so that a document Oxigraph refuses leaves ``into`` as it was.
+    triples = [(term(quad.subject), term(quad.predicate), term(quad.object)) for quad in quads]
+    for add in (graph.add,) if into is None else (graph.add, into.add):
+        for triple in triples:
             add(triple)
-    for (
-        prefix,
-        iri,
-    ) in quads.prefixes.items():  # as rdflib's parser does: shapes and reports are shown with them
+    # As rdflib's parser does: the shapes, and the reports about them, are shown with these prefixes.
+    for prefix, iri in quads.prefixes.items():
         graph.bind(prefix, iri)
     return graph
 
