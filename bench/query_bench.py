@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.error
 import urllib.parse
@@ -33,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import virtuoso
 from .generate import REPOSITORY, generate
 
 __all__ = ["ADHOC", "Point", "main", "parse_wrk", "run"]
@@ -112,14 +112,6 @@ class Server:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _ask(port: int, path: str, query: str | None, timeout: float = 5) -> bytes:
     url = f"http://127.0.0.1:{port}{path}"
     if query is not None:
@@ -192,61 +184,12 @@ def _rdflib_endpoint(venv: Path) -> Callable[[Path, int, Path], subprocess.Popen
 
 
 def _virtuoso(dataset: Path, port: int, scratch: Path) -> subprocess.Popen[bytes]:
-    """Virtuoso 7 on a throwaway database in ``scratch``; the data is bulk loaded before it counts as up."""
-    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt") or shutil.which("isql")
-    if binary is None or isql is None:
-        raise RuntimeError("virtuoso-t not found: apt-get install virtuoso-opensource")
-    db = scratch / "virtuoso"
-    db.mkdir(parents=True, exist_ok=True)
-    load = db / "load"
-    load.mkdir(exist_ok=True)
-    shutil.copy(dataset, load / dataset.name)
-    sql_port = _free_port()
-    (db / "virtuoso.ini").write_text(
-        textwrap.dedent(f"""\
-        [Database]
-        DatabaseFile = {db}/virtuoso.db
-        ErrorLogFile = {db}/virtuoso.log
-        LockFile = {db}/virtuoso.lck
-        TransactionFile = {db}/virtuoso.trx
-        xa_persistent_file = {db}/virtuoso.pxa
-        [TempDatabase]
-        DatabaseFile = {db}/virtuoso-temp.db
-        TransactionFile = {db}/virtuoso-temp.trx
-        [Parameters]
-        ServerPort = 127.0.0.1:{sql_port}
-        DirsAllowed = ., {load}
-        NumberOfBuffers = 170000
-        MaxDirtyBuffers = 130000
-        [HTTPServer]
-        ServerPort = 127.0.0.1:{port}
-        ServerRoot = /var/lib/virtuoso-opensource-7/vsp
-        MaxClientConnections = 32
-        ServerThreads = 32
-        [SPARQL]
-        ResultSetMaxRows = 1000000
-        MaxQueryExecutionTime = 60
-        """),
-        encoding="utf-8",
-    )
-    process = subprocess.Popen(
-        [binary, "-f", "-c", str(db / "virtuoso.ini")],
-        cwd=db,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    script = f"ld_dir('{load}', '{dataset.name}', 'https://w3id.org/collabkg/graph/default'); rdf_loader_run(); checkpoint;"
-    deadline = time.monotonic() + 120
-    while True:
-        done = subprocess.run(
-            [isql, str(sql_port), "dba", "dba", f"exec={script}"], capture_output=True, text=True, check=False
-        )
-        if done.returncode == 0 and "Error" not in done.stdout:
-            return process
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"virtuoso did not load the data: {(done.stdout + done.stderr)[-300:]}")
-        time.sleep(0.3)
+    """Virtuoso 7 on a throwaway database in ``scratch``, sized for load (:mod:`bench.virtuoso`); the data is
+    bulk loaded before it counts as up."""
+    try:
+        return virtuoso.start(scratch, http_port=port, load=dataset, buffers=170_000, threads=32).process
+    except (virtuoso.VirtuosoMissing, virtuoso.VirtuosoFailed) as exc:
+        raise RuntimeError(str(exc)) from exc
 
 
 @contextmanager
@@ -258,7 +201,7 @@ def _running(
     ``expected=None`` takes any count: the server has loaded once it answers. Yields None (with
     ``server.failure`` set) if it cannot start within ``patience`` seconds.
     """
-    port = _free_port()
+    port = virtuoso.free_port()
     started = time.monotonic()
     try:
         process = server.start(dataset, port, scratch)

@@ -7,11 +7,8 @@ app) or ``collabkg serve --graph IRI FILE`` (live servers), so they pass whateve
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +25,9 @@ from collabkg.store import DatasetSource
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from rdflib import Dataset, Graph, URIRef
+
+from bench import virtuoso
+from bench.virtuoso import Virtuoso, free_port
 
 DATA = Path(__file__).parent / "data"
 EX = "http://example.org/"
@@ -99,12 +99,6 @@ def parse_rdf(data: bytes | str, rdflib_format: str) -> Graph:
 
 
 # --- Live servers -------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -212,94 +206,17 @@ def live_built_server(built_dataset: Path, tmp_path_factory: pytest.TempPathFact
 # --- Virtuoso -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Virtuoso:
-    """A Virtuoso 7 on loopback ports, with a throwaway database; anyone may query and update it."""
-
-    url: str
-    isql_port: int
-    log: Path
-
-    @property
-    def sparql(self) -> str:
-        """Its SPARQL endpoint (queries, and SPARQL Update)."""
-        return self.url + "/sparql"
-
-    @property
-    def graph_store(self) -> str:
-        """Its Graph Store Protocol endpoint."""
-        return self.url + "/sparql-graph-crud"
-
-
-#: Virtuoso's configuration: everything in the scratch folder, loopback only, small buffers (2-core machines).
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {db}/virtuoso.db
-ErrorLogFile = {db}/virtuoso.log
-LockFile = {db}/virtuoso.lck
-TransactionFile = {db}/virtuoso.trx
-xa_persistent_file = {db}/virtuoso.pxa
-[TempDatabase]
-DatabaseFile = {db}/virtuoso-temp.db
-TransactionFile = {db}/virtuoso-temp.trx
-[Parameters]
-ServerPort = 127.0.0.1:{isql_port}
-DirsAllowed = .
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = /var/lib/virtuoso-opensource-7/vsp
-MaxClientConnections = 8
-ServerThreads = 8
-[SPARQL]
-ResultSetMaxRows = 1000000
-MaxQueryExecutionTime = 60
-"""
-#: Let the anonymous SPARQL user update graphs, through /sparql and /sparql-graph-crud alike.
-VIRTUOSO_GRANTS = "GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);"
-
-
 @contextmanager
-def run_virtuoso(scratch: Path, seconds: float = 120) -> Iterator[Virtuoso]:
-    """Start ``virtuoso-t`` (Debian's ``virtuoso-opensource``) on a fresh database in ``scratch``, open it to
-    updates, and stop it when the block ends. Skips the test where Virtuoso is not installed."""
-    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt") or shutil.which("isql")
-    if binary is None or isql is None:
-        pytest.skip("virtuoso-t is not installed: apt-get install virtuoso-opensource (.ci/run does)")
-    db = scratch / "virtuoso"
-    db.mkdir(parents=True)
-    isql_port, http_port = free_port(), free_port()
-    (db / "virtuoso.ini").write_text(
-        VIRTUOSO_INI.format(db=db, isql_port=isql_port, http_port=http_port), encoding="utf-8"
-    )
-    log = db / "virtuoso.out"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "-f", "-c", str(db / "virtuoso.ini")], cwd=db, stdout=out, stderr=out
-        )
-    server = Virtuoso(f"http://127.0.0.1:{http_port}", isql_port, log)
+def run_virtuoso(scratch: Path) -> Iterator[Virtuoso]:
+    """A Virtuoso 7 (:mod:`bench.virtuoso`) on a fresh database in ``scratch``, open to updates by anyone,
+    stopped when the block ends. Skips the test where Virtuoso is not installed."""
     try:
-        give_up = time.monotonic() + seconds
-        while True:
-            done = subprocess.run(
-                [isql, str(isql_port), "dba", "dba", f"exec={VIRTUOSO_GRANTS}"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode == 0 and "Error" not in done.stdout + done.stderr:
-                break
-            if process.poll() is not None or time.monotonic() > give_up:
-                pytest.fail(
-                    f"Virtuoso did not start:\n{log.read_text()}\n{textwrap.shorten(done.stderr, 500)}"
-                )
-            time.sleep(0.5)
+        server = virtuoso.start(scratch, script=virtuoso.UPDATE_GRANTS)
+    except virtuoso.VirtuosoMissing as exc:
+        pytest.skip(f"{exc} (.ci/run does)")
+    except virtuoso.VirtuosoFailed as exc:
+        pytest.fail(str(exc))
+    try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
