@@ -410,13 +410,27 @@ def test_a_data_file_name_that_cannot_name_its_graph_is_an_error(tmp_path: Path,
         build(paths)
 
 
+def test_a_served_query_that_does_not_parse_fails_the_build_naming_it(tmp_path: Path) -> None:
+    """The canned, page and trail queries are the server's, but the build parses them (and records their
+    digests, so the server need not parse them again at start): a broken one fails here, not at start."""
+    paths = make_tree(tmp_path)
+    (paths.queries_dir / "pages").mkdir()
+    broken = paths.queries_dir / "pages" / "broken.rq"
+    broken.write_text("#+ summary: broken\nSELECT ?s WHERE { ?s \n", encoding="utf-8")
+    with pytest.raises(BuildError, match=re.escape(str(broken))):
+        build(paths)
+    assert_no_output(paths)
+    broken.write_text("#+ summary: fixed\nSELECT ?s WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    assert len(build(paths).parsed_queries) == 1
+
+
 # --- rebuild only when an input changed ---------------------------------------------------------------------
 
 
 def test_load_built_rebuilds_only_when_an_input_changed(tmp_path: Path) -> None:
     paths = make_tree(tmp_path)
 
-    assert [source.path for source in load_built(tmp_path).sources] == [paths.dataset_file]
+    assert [source.path for source in load_built(tmp_path)[0].sources] == [paths.dataset_file]
     first = (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns)
 
     # same content: no rebuild, even when a file is touched

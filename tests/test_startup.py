@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import shutil
 from collections import OrderedDict
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from collabkg import create_app
 from collabkg.build import load_built
+from collabkg.canned import QueryFileError
 from collabkg.store import DatasetSource, Store, load_snapshot, load_store
 from conftest import ROOT
 from rdflib import BNode, Literal, URIRef
@@ -74,7 +76,7 @@ def test_a_snapshot_that_is_not_the_recorded_one_is_refused_and_the_trig_served(
     parsed.dataset.graph(forged).add((forged, forged, Literal("not built")))
     snapshot_file.write_bytes(pickle.dumps(parsed.dataset.store))
     assert load_snapshot(snapshot_file, recorded, [DatasetSource(build_copy / "collabkg.trig")]) is None
-    served = load_built(ROOT)
+    served, _ = load_built(ROOT)
     assert forged not in served.graph_names()
     assert len(served) == len(parsed) - 1
 
@@ -95,3 +97,31 @@ def test_a_snapshot_others_may_write_is_refused(build_copy: Path) -> None:
     assert load_snapshot(snapshot_file, _recorded_sha256(build_copy), sources) is None
     snapshot_file.chmod(0o644)
     assert load_snapshot(snapshot_file, _recorded_sha256(build_copy), sources) is not None
+
+
+def test_queries_the_build_parsed_are_parsed_on_first_use_and_others_at_start(
+    build_copy: Path, tmp_path: Path
+) -> None:
+    """The build vouches for the exact texts it parsed; a query changed since is parsed at start, and a broken
+    one stops it, naming the file."""
+    app = create_app({"PROJECT_ROOT": str(ROOT)})
+    models = app.extensions["collabkg.canned"]["models"]
+    trail = app.extensions["collabkg.trail"]
+    assert "prepared" not in vars(models) and "prepared" not in vars(trail)
+    response = app.test_client().get("/queries/models", headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200 and json.loads(response.data)["results"]["bindings"]
+    assert "prepared" in vars(models)
+
+    queries = tmp_path / "queries"
+    shutil.copytree(ROOT / "queries", queries)
+    changed = queries / "models.rq"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\n# changed after the build\n", encoding="utf-8"
+    )
+    app = create_app({"PROJECT_ROOT": str(ROOT), "CANNED_QUERIES_DIR": str(queries)})
+    assert "prepared" in vars(app.extensions["collabkg.canned"]["models"])
+    assert "prepared" not in vars(app.extensions["collabkg.canned"]["determinants"])
+
+    changed.write_text(changed.read_text(encoding="utf-8").replace("WHERE", "WHER", 1), encoding="utf-8")
+    with pytest.raises(QueryFileError, match=re.escape(str(changed))):
+        create_app({"PROJECT_ROOT": str(ROOT), "CANNED_QUERIES_DIR": str(queries)})

@@ -57,7 +57,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         queries = StoreQueries.load(Path(app.config.get("CANNED_QUERIES_DIR") or root / "queries"))
         app.extensions["collabkg.store"] = RemoteStore(app.config["STORE_URL"], queries)
     elif sources is None:
-        app.extensions["collabkg.store"] = load_built(root)
+        store, built = load_built(root)
+        app.extensions["collabkg.store"] = store
+        app.extensions[canned.PARSED_QUERIES] = built.parsed_queries
     else:
         app.extensions["collabkg.store"] = load_store(sources)
 

@@ -40,11 +40,12 @@ from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
+from .canned import QueryFileError, query_digests
 from .explanations import explain, unexplained
 from .namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from .paths import ProjectPaths, project_paths
 from .reasoning import InconsistentGraph, infer
-from .store import DatasetSource, Store, load_snapshot, load_store, snapshot
+from .store import DatasetSource, LocalStore, load_snapshot, load_store, snapshot
 from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
@@ -107,6 +108,9 @@ class BuildResult:
     timings: dict[str, float]
     #: The sha256 of the snapshot written beside the dataset file (:attr:`ProjectPaths.snapshot_file`).
     snapshot_sha256: str
+    #: Digests of the served query texts this build parsed (:func:`collabkg.canned.query_digests`): the server
+    #: parses those on first use rather than at start.
+    parsed_queries: frozenset[str]
 
     @classmethod
     def from_manifest(cls, paths: ProjectPaths, manifest: dict[str, Any], *, rebuilt: bool) -> BuildResult:
@@ -117,11 +121,13 @@ class BuildResult:
             manifest["graphs"],
             manifest["timings"],
             manifest["output"]["snapshot_sha256"],
+            frozenset(manifest.get("parsed_queries", ())),
         )
 
 
-def load_built(root: Path) -> Store:
-    """The built dataset of the project at ``root`` as the server serves it, built first if missing or stale.
+def load_built(root: Path) -> tuple[LocalStore, BuildResult]:
+    """The built dataset of the project at ``root`` as the server serves it, built first if missing or stale,
+    and what the build says of it.
 
     It comes from the build's snapshot when that is the one the manifest records (a fraction of a second), else
     from parsing the TriG (seconds): both give the same dataset and version.
@@ -132,7 +138,7 @@ def load_built(root: Path) -> Store:
     result = build(paths)
     sources = [DatasetSource(paths.dataset_file)]
     store = load_snapshot(paths.snapshot_file, result.snapshot_sha256, sources)
-    return store if store is not None else load_store(sources)
+    return (store if store is not None else load_store(sources)), result
 
 
 def build(
@@ -195,6 +201,10 @@ def _run(
         f"{len(data)} data files {len(asserted):,}"
     )
 
+    try:  # the queries are the server's, not the graph's, but a broken one should stop a build, not a server
+        parsed_queries = query_digests(paths.queries_dir)
+    except QueryFileError as exc:
+        raise BuildError(str(exc)) from exc
     remarks = _validate(asserted, shapes, ontology, checks, paths, log)
     mark = _lap(timings, "validate", mark)
     log(
@@ -242,6 +252,7 @@ def _run(
             "snapshot_sha256": _write_snapshot(paths),
         },
         "timings": timings,  # completed below, before the manifest is written
+        "parsed_queries": parsed_queries,
     }
     _lap(timings, "write", mark)
     _lap(timings, "total", started)

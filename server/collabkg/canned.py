@@ -331,6 +331,8 @@ def load_queries(folder: Path, *, parsed: Container[str] = frozenset()) -> dict[
     return {path.stem: parse_query_file(path, parsed=parsed) for path in sorted(folder.glob("*.rq"))}
 
 
+#: Where an app keeps the digests of the query texts the build of its dataset parsed (:func:`parsed_in`).
+PARSED_QUERIES = "collabkg.parsed_queries"
 #: The folders of ``queries/`` whose files the server loads (``checks/`` is the build's own).
 SERVED_QUERY_FOLDERS = ("", "pages", "trail")
 
@@ -338,6 +340,12 @@ SERVED_QUERY_FOLDERS = ("", "pages", "trail")
 def query_digest(text: str) -> str:
     """What identifies a query text as parsed: the text and the rdflib version that parsed it."""
     return hashlib.sha256(f"rdflib {rdflib.__version__}\0{text}".encode()).hexdigest()
+
+
+def parsed_in(app: Flask) -> frozenset[str]:
+    """Digests of the query texts the build of the app's dataset parsed; none when it serves other files or
+    a remote store, and then every query is parsed at start."""
+    return app.extensions.get(PARSED_QUERIES, frozenset())
 
 
 def query_digests(queries_dir: Path) -> list[str]:
@@ -371,7 +379,7 @@ def init_app(app: Flask) -> None:
     :raises QueryFileError: a query file is malformed: the app does not start.
     """
     folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
-    app.extensions["collabkg.canned"] = load_queries(Path(folder))
+    app.extensions["collabkg.canned"] = load_queries(Path(folder), parsed=parsed_in(app))
     app.register_blueprint(blueprint)
 
 

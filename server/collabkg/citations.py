@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,7 +40,7 @@ from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
 from . import engine, formats, sparql
-from .canned import CannedQuery, parse_query_file
+from .canned import CannedQuery, parse_query_file, parsed_in
 from .namespaces import BIBO, CK, FABIO, ID, PRISM
 from .store import Store
 from .trails import KINDS, Trail, read_trail, trail_graph
@@ -101,12 +101,13 @@ class Source:
         return apa_references([self.csl])[0]
 
 
-def load_sources_query(queries_dir: Path) -> CannedQuery:
-    """The sources query, parsed and checked as canned queries are.
+def load_sources_query(queries_dir: Path, *, parsed: Container[str] = frozenset()) -> CannedQuery:
+    """The sources query, parsed and checked as canned queries are (``parsed``: as for
+    :func:`collabkg.canned.parse_query_file`).
 
     :raises collabkg.canned.QueryFileError: the file is missing or malformed.
     """
-    return parse_query_file(queries_dir / "trail" / "sources.rq")
+    return parse_query_file(queries_dir / "trail" / "sources.rq", parsed=parsed)
 
 
 def review_sources(
@@ -561,7 +562,7 @@ blueprint = Blueprint("citations", __name__)
 def init_app(app: Flask) -> None:
     """Load the sources query (a broken file stops start-up), register the route and the page's template global."""
     folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
-    app.extensions["collabkg.sources"] = load_sources_query(Path(folder))
+    app.extensions["collabkg.sources"] = load_sources_query(Path(folder), parsed=parsed_in(app))
     app.add_template_global(cite_trail)
     app.register_blueprint(blueprint)
 

@@ -193,7 +193,7 @@ def publish_cmd(
 def _built_store(paths) -> LocalStore:
     """The local build, loaded as the server loads it (built first when stale); failing, exit 1 or 2."""
     try:
-        return load_built(paths.root)
+        return load_built(paths.root)[0]
     except BuildError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)

@@ -38,7 +38,7 @@ from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
 from . import engine, formats, sparql
-from .canned import CannedQuery, load_queries, queries
+from .canned import CannedQuery, load_queries, parsed_in, queries
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
 from .namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
@@ -123,7 +123,7 @@ def init_app(app: Flask) -> None:
     folder = Path(app.config.get("CANNED_QUERIES_DIR") or root / "queries")
     app.extensions["collabkg.pages"] = PagesState(
         store=app.extensions["collabkg.store"],
-        queries=load_queries(folder / "pages"),
+        queries=load_queries(folder / "pages", parsed=parsed_in(app)),
         ui_dir=Path(app.config.get("UI_DIR") or root / "ui"),
     )
     app.register_blueprint(bp)

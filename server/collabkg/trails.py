@@ -12,6 +12,7 @@ resource holds (the rule and its premises, down to asserted triples and their cl
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
 from . import engine, formats, sparql
-from .canned import CannedQuery, parse_query_file
+from .canned import CannedQuery, parse_query_file, parsed_in
 from .explanations import Explanation, explanations_about
 from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
 from .store import Store
@@ -115,12 +116,15 @@ class Trail:
     explanations: tuple[Explanation, ...] = ()
 
 
-def load_trail_query(queries_dir: Path, name: str = "trail") -> CannedQuery:
-    """A query of ``queries/trail/`` (the trail itself by default), parsed and checked as canned queries are.
+def load_trail_query(
+    queries_dir: Path, name: str = "trail", *, parsed: Container[str] = frozenset()
+) -> CannedQuery:
+    """A query of ``queries/trail/`` (the trail itself by default), parsed and checked as canned queries are
+    (``parsed``: as for :func:`collabkg.canned.parse_query_file`).
 
     :raises collabkg.canned.QueryFileError: the file is missing or malformed.
     """
-    return parse_query_file(queries_dir / "trail" / f"{name}.rq")
+    return parse_query_file(queries_dir / "trail" / f"{name}.rq", parsed=parsed)
 
 
 def trail_graph(query: CannedQuery, store: Store, iri: URIRef, *, limit: int, deadline: float) -> Graph:
@@ -273,8 +277,10 @@ blueprint = Blueprint("trails", __name__)
 def init_app(app: Flask) -> None:
     """Load the trail queries (a broken file stops start-up, as for canned queries) and register the route."""
     folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
-    app.extensions["collabkg.trail"] = load_trail_query(Path(folder))
-    app.extensions["collabkg.trail.explanations"] = load_trail_query(Path(folder), "explanations")
+    app.extensions["collabkg.trail"] = load_trail_query(Path(folder), parsed=parsed_in(app))
+    app.extensions["collabkg.trail.explanations"] = load_trail_query(
+        Path(folder), "explanations", parsed=parsed_in(app)
+    )
     app.register_blueprint(blueprint)
 
 
