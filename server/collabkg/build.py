@@ -33,20 +33,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyoxigraph as oxigraph
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
 from .canned import QueryFileError, query_digests
-from .explanations import explain, unexplained
 from .namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from .paths import ProjectPaths, project_paths
-from .reasoning import InconsistentGraph, infer
 from .store import DatasetSource, LocalStore, load_snapshot, load_store, snapshot
-from .validation import Checks, ConstraintError, Violation, validate
+
+if TYPE_CHECKING:
+    from .validation import Violation
 
 __all__ = [
     "BuildError",
@@ -180,6 +179,10 @@ def _run(
     paths: ProjectPaths, inputs: dict[Path, bytes], fingerprint: dict[str, Any], log: Callable[[str], None]
 ) -> dict[str, Any]:
     """The stages, timed and logged; returns the manifest written."""
+    # Imported here, when a build runs: a server whose build is current starts without pySHACL and owlrl.
+    from .explanations import explain, unexplained
+    from .reasoning import InconsistentGraph, infer
+
     timings: dict[str, float] = {}
     started = mark = time.perf_counter()
 
@@ -277,6 +280,8 @@ def _validate(
     :param checks: the text of each check query, by its file name as shown to people.
     :raises ValidationFailed: a shape or check found violations (all of them are listed, not just the first).
     """
+    from .validation import Checks, ConstraintError, validate  # see _run
+
     try:
         results = validate(data, shapes, ontology, on_warning=lambda message: log(f"warning: {message}"))
     except ConstraintError as exc:
@@ -363,6 +368,8 @@ def parse_turtle(
 
 def _oxigraph_turtle(content: bytes, base_iri: str, terms: dict[str, Node], into: Graph | None) -> Graph:
     """:func:`parse_turtle`'s fast path. :raises SyntaxError: Oxigraph refuses the document (or it is RDF-star)."""
+    import pyoxigraph as oxigraph  # see _run
+
     graph = Graph()
     datatypes: dict[str, URIRef] = {}
 

