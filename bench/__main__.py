@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--triples", type=float, nargs="+", default=[2e3, 2e4, 1e5, 1e6], help="Build sizes.")
     parser.add_argument("--budget", type=float, default=600, help="Seconds an owlrl build may take.")
-    parser.add_argument("--validate-up-to", type=float, default=1e5, help="Largest size that runs pySHACL.")
+    parser.add_argument("--validate-up-to", type=float, default=1e6, help="Largest size that runs pySHACL.")
     parser.add_argument("--duration", type=float, default=10, help="Seconds per query load point.")
     parser.add_argument(
         "--at-size", type=float, default=1e6, help="Triples the grown graph of the latency table has."
