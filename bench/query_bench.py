@@ -1,17 +1,22 @@
 """The query service under load, side by side with what users would run instead, in one run.
 
-Servers, each started here on a loopback port and stopped after: collabkg (``collabkg serve``), rdflib-endpoint
-(its own venv, ``--peers-venv``), Virtuoso 7 (``virtuoso-t`` with a throwaway database, loaded with its bulk
-loader ``ld_dir``/``rdf_loader_run``) and, as the floor, a Flask app that answers "hello" under the same
-gunicorn settings as collabkg. The peers serve the same built TriG; collabkg serves its own build output of the
-same project (built before it starts). A server that cannot be installed or started is reported as such and
-the others go on.
+Servers, each started here on a loopback port and stopped after: collabkg (``collabkg serve``), the same with
+its answer cache off (``COLLABKG_CACHE_BYTES=0``: the engine's own speed), rdflib-endpoint (its own venv,
+``--peers-venv``), Virtuoso 7 (:mod:`bench.virtuoso`, a throwaway database loaded with its bulk loader) and, as
+the floor, a Flask app that answers "hello" under the same gunicorn settings as collabkg. The peers serve the
+same built TriG; collabkg serves its own build output of the same project (built before it starts). A server
+that cannot be installed or started is reported as such and the others go on; a query a server answers with an
+error is named in the report.
 
 Load comes from ``wrk`` with a Lua script that rotates through a fixed mix of queries (GET ``?query=``, asking
 for SPARQL JSON results), at concurrency 1 and 16, ``--duration`` seconds per point. Two mixes: the canned
-queries of ``queries/`` without parameters, and ad-hoc queries (lookup by IRI, a three-pattern join,
-GROUP BY/COUNT, OPTIONAL+FILTER, a ``ck:moreComplexThan+`` path). Cold start is process start to the first
-correct answer of a probe query.
+queries of ``queries/`` without parameters, and ad-hoc queries (:data:`ADHOC`: lookup by IRI, a three-pattern
+join, GROUP BY/COUNT, OPTIONAL+FILTER, a ``ck:moreComplexThan+`` path). Cold start is process start to the first
+correct answer of a probe query. The report ends with the issue's targets, each judged on this run's figures.
+
+:func:`at_size` measures latency as the graph grows: the lookup and the join, one client, answer cache off, on
+the real graph and on the real graph plus generated reviews (:func:`grown_project`, a million triples by
+default), where both have the same answers.
 """
 
 from __future__ import annotations
