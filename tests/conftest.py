@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 from collabkg import create_app
+from collabkg.namespaces import PREFIXES
 from collabkg.store import DatasetSource
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from rdflib import Dataset, Graph, URIRef
+from rdflib import RDF, Dataset, Graph, URIRef
 
 from bench import virtuoso
 from bench.virtuoso import Virtuoso, free_port
@@ -34,6 +35,10 @@ EX = "http://example.org/"
 #: The fixture dataset: three named graphs; ``extra`` repeats one triple of ``orgs``.
 #: The checkout under test.
 ROOT = Path(__file__).resolve().parents[1]
+#: The project's prefixes (and ``rdf:``) as a Turtle header, for test data written by hand.
+TURTLE_PREFIXES = "".join(
+    f"@prefix {name}: <{iri}> .\n" for name, iri in {**PREFIXES, "rdf": str(RDF)}.items()
+)
 FIXTURE_GRAPHS: dict[URIRef, Path] = {
     URIRef(EX + name): DATA / f"{name}.ttl" for name in ("people", "orgs", "extra")
 }

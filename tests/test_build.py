@@ -23,6 +23,7 @@ from collabkg.namespaces import (
     data_graph,
 )
 from collabkg.paths import ProjectPaths
+from conftest import TURTLE_PREFIXES
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
 
@@ -35,24 +36,10 @@ DETERMINANT = Namespace(ID["determinant/"])
 COUNTRY = Namespace(ID["country/"])
 REF_1 = STUDY["r/ref/1"]
 
-PREFIXES = """\
-@prefix ck: <https://w3id.org/collabkg/vocab#> .
-@prefix model: <https://w3id.org/collabkg/id/model/> .
-@prefix study: <https://w3id.org/collabkg/id/study/> .
-@prefix finding: <https://w3id.org/collabkg/id/finding/> .
-@prefix determinant: <https://w3id.org/collabkg/id/determinant/> .
-@prefix country: <https://w3id.org/collabkg/id/country/> .
-@prefix cito: <http://purl.org/spar/cito/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix owl: <http://www.w3.org/2002/07/owl#> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-@prefix wd: <http://www.wikidata.org/entity/> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-"""
 
 #: One review with four models in a complexity chain d < c < b < a, a determinant, a finding and references.
 REVIEW = (
-    PREFIXES
+    TURTLE_PREFIXES
     + """
 study:r a ck:Review ; rdfs:label "A review" ; ck:coversCountry country:se ; ck:referenceCount 3 .
 <https://w3id.org/collabkg/id/study/r/ref/1> a ck:Reference ;
@@ -78,7 +65,7 @@ finding:trust-helps a ck:Finding ; ck:polarity ck:facilitator ; ck:aboutDetermin
 )
 
 COUNTRIES = (
-    PREFIXES
+    TURTLE_PREFIXES
     + """
 country:se a ck:Country ; rdfs:label "Sweden"@en ; ck:isoAlpha2 "SE" ; owl:sameAs wd:Q34 .
 """
@@ -128,7 +115,7 @@ SELECT ?focus ?path WHERE {
 #: A finding without polarity citing a non-reference, a model without label, a reference out of range, a
 #: determinant without findings, a review without countries.
 BROKEN = (
-    PREFIXES
+    TURTLE_PREFIXES
     + """
 finding:no-polarity a ck:BarrierFinding ; ck:reportedIn study:r ; cito:citesAsEvidence model:a .
 model:nameless a ck:CollaborationModel .
@@ -300,8 +287,8 @@ def test_the_fast_turtle_parser_shares_one_term_object_per_iri_and_fills_the_uni
 
 
 def test_malformed_turtle_names_file_line_and_parser_message_and_writes_nothing(tmp_path: Path) -> None:
-    paths = make_tree(tmp_path, broken=PREFIXES + '\nmodel:x rdfs:label "unterminated ;\n')
-    line = (PREFIXES + "\n").count("\n") + 1
+    paths = make_tree(tmp_path, broken=TURTLE_PREFIXES + '\nmodel:x rdfs:label "unterminated ;\n')
+    line = (TURTLE_PREFIXES + "\n").count("\n") + 1
 
     with pytest.raises(BuildError) as failure:
         build(paths)
@@ -367,7 +354,9 @@ def test_violations_of_shapes_and_checks_fail_with_a_sorted_readable_list_and_wr
 
 
 def test_an_inconsistency_the_reasoner_finds_fails_the_build(tmp_path: Path) -> None:
-    paths = make_tree(tmp_path, odd=PREFIXES + 'model:a ck:complexityRank "seven"^^xsd:positiveInteger .\n')
+    paths = make_tree(
+        tmp_path, odd=TURTLE_PREFIXES + 'model:a ck:complexityRank "seven"^^xsd:positiveInteger .\n'
+    )
 
     with pytest.raises(BuildError, match="inconsistent: Lexical value of the literal 'seven'"):
         build(paths)
@@ -404,7 +393,7 @@ def test_an_unusable_check_is_an_error_naming_its_file(tmp_path: Path, query: st
 
 @pytest.mark.parametrize("name", ["inferred", "ontology", "with space"])
 def test_a_data_file_name_that_cannot_name_its_graph_is_an_error(tmp_path: Path, name: str) -> None:
-    paths = make_tree(tmp_path, **{name: PREFIXES})
+    paths = make_tree(tmp_path, **{name: TURTLE_PREFIXES})
 
     with pytest.raises(BuildError, match="the file name names the graph"):
         build(paths)
@@ -514,11 +503,11 @@ def test_cli_build_exits_1_on_violations_and_lists_them(tmp_path: Path) -> None:
 
 
 def test_cli_build_exits_2_on_malformed_turtle(tmp_path: Path) -> None:
-    paths = make_tree(tmp_path, broken=PREFIXES + "model:x ck:combinesWith nope:y .\n")
+    paths = make_tree(tmp_path, broken=TURTLE_PREFIXES + "model:x ck:combinesWith nope:y .\n")
 
     result = run_build(paths)
 
     assert result.exit_code == 2
-    line = PREFIXES.count("\n") + 1
+    line = TURTLE_PREFIXES.count("\n") + 1
     assert f'error: data/broken.ttl:{line}: Prefix "nope:" not bound' in result.stderr
     assert not paths.dataset_file.exists()

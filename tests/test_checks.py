@@ -10,23 +10,12 @@ from pathlib import Path
 
 import pytest
 from collabkg.validation import check, validate
+from conftest import TURTLE_PREFIXES
 from rdflib import Graph
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "queries" / "checks"
 
-PREFIXES = """
-@prefix ck: <https://w3id.org/collabkg/vocab#> .
-@prefix model: <https://w3id.org/collabkg/id/model/> .
-@prefix study: <https://w3id.org/collabkg/id/study/> .
-@prefix finding: <https://w3id.org/collabkg/id/finding/> .
-@prefix determinant: <https://w3id.org/collabkg/id/determinant/> .
-@prefix country: <https://w3id.org/collabkg/id/country/> .
-@prefix mapping: <https://w3id.org/collabkg/id/mapping/> .
-@prefix cito: <http://purl.org/spar/cito/> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
-"""
 
 #: check name → (broken fixture in Turtle, the focus node the check must report)
 BROKEN: dict[str, tuple[str, str]] = {
@@ -97,7 +86,7 @@ def test_check_passes_on_the_real_data(name: str, real_data: Graph) -> None:
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_check_finds_the_broken_fixture(name: str) -> None:
     turtle, focus = BROKEN[name]
-    graph = Graph().parse(data=PREFIXES + turtle, format="turtle")
+    graph = Graph().parse(data=TURTLE_PREFIXES + turtle, format="turtle")
     violations = check(graph, (CHECKS / f"{name}.rq").read_text(), name)
     assert [v.focus_node for v in violations][:1] == [focus], violations
     assert all(v.message for v in violations)
