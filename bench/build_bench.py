@@ -2,7 +2,7 @@
 
 Each (size, engine) runs in a fresh subprocess, so its peak memory (``ru_maxrss``) is its own and one run's
 garbage does not slow the next. The stages are the build's (``collabkg.build``): the same parsing, the same
-shapes and checks, :func:`collabkg.reasoning.infer` with the engine named, and the build's TriG writer. The
+shapes and checks, :func:`collabkg.build.reasoning.infer` with the engine named, and the build's TriG writer. The
 first row is the real graph (this checkout's ``data/``), the others generated projects (``bench.generate``).
 
 A run that takes under :data:`REPEAT_UNDER` seconds is repeated, and the row shows the median of
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from collabkg.build import parse_turtle, write_dataset  # the build's own: the stages are the build's
+from collabkg.build.reasoning import infer
+from collabkg.build.validation import Checks
+from collabkg.build.validation import validate as shacl
 from collabkg.namespaces import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
-from collabkg.reasoning import infer
-from collabkg.validation import Checks
-from collabkg.validation import validate as shacl
 from rdflib import RDF, Graph
 from rdflib.term import Node
 

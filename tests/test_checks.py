@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from collabkg.validation import check, validate
+from collabkg.build.validation import check, validate
 from conftest import TURTLE_PREFIXES
 from rdflib import Graph
 

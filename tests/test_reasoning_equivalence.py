@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from collabkg.build import parse_turtle
-from collabkg.reasoning import OutsideRules, infer, rule_closure
+from collabkg.build.reasoning import OutsideRules, infer, rule_closure
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 
@@ -45,7 +45,7 @@ def _load_as_built(root: Path) -> tuple[Graph, Graph]:
 
 
 def _assert_same_inferences(ontology: Graph, data: Graph, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="collabkg.reasoning"):
+    with caplog.at_level(logging.INFO, logger="collabkg.build.reasoning"):
         ours = set(infer(ontology, data))
     assert not [r for r in caplog.records if "owlrl over the whole graph" in r.getMessage()]
     reference = set(infer(ontology, data, engine="owlrl"))

@@ -309,8 +309,8 @@ def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
     """
     from rdflib import RDF
 
+    from .build.explanations import format_explanation, read_explanation, statement_iri
     from .canned import Param, ParameterError
-    from .explanations import format_explanation, read_explanation, statement_iri
     from .namespaces import CK
 
     terms = []

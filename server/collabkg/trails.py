@@ -24,8 +24,8 @@ from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
 from . import engine, formats, sparql
+from .build.explanations import Explanation, explanations_about
 from .canned import CannedQuery, parse_query_file, parsed_in
-from .explanations import Explanation, explanations_about
 from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
 from .store import Store
 

@@ -39,10 +39,10 @@ from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from .canned import QueryFileError, query_digests
-from .namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
-from .paths import ProjectPaths, project_paths
-from .store import DatasetSource, LocalStore, load_snapshot, load_store, snapshot
+from ..canned import QueryFileError, query_digests
+from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
+from ..paths import ProjectPaths, project_paths
+from ..store import DatasetSource, LocalStore, load_snapshot, load_store, snapshot
 
 if TYPE_CHECKING:
     from .validation import Violation
@@ -63,10 +63,10 @@ _logger = logging.getLogger(__name__)
 MANIFEST_FORMAT = 2
 #: The modules whose code decides what the build writes: a change to any of them makes the output stale.
 _PIPELINE_MODULES = (
-    "build.py",
-    "reasoning.py",
-    "explanations.py",
-    "validation.py",
+    "build/pipeline.py",
+    "build/reasoning.py",
+    "build/explanations.py",
+    "build/validation.py",
     "namespaces.py",
     "store.py",
 )
@@ -416,7 +416,7 @@ def _fingerprint(inputs: dict[Path, bytes], paths: ProjectPaths) -> dict[str, An
 
 def _code_version() -> dict[str, str]:
     """The package and library versions, and a hash of the pipeline's own source (edits count as new code)."""
-    here = Path(__file__).parent
+    here = Path(__file__).parents[1]
     source = hashlib.sha256()
     for module in _PIPELINE_MODULES:
         source.update((here / module).read_bytes())

@@ -18,7 +18,7 @@ two engines (:data:`ENGINES`) that give the same inferred graph:
     owlrl's forward chaining over ontology + data: the reference the ``rules`` engine is tested against.
 
 The same forward chaining, over rules compiled from the asserted axioms instead of the closed ontology, records
-why each triple holds (:func:`derive`): the rule and its premises, which :mod:`collabkg.explanations` writes as
+why each triple holds (:func:`derive`): the rule and its premises, which :mod:`collabkg.build.explanations` writes as
 PROV-O. Recording is off on the fast path.
 
 What is left out, and why (this paragraph is the README's):
@@ -61,7 +61,7 @@ from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .namespaces import ID
+from ..namespaces import ID
 
 __all__ = [
     "BUILTIN_NAMESPACES",

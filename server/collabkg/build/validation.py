@@ -26,7 +26,7 @@ from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
-from .namespaces import PREFIXES
+from ..namespaces import PREFIXES
 
 __all__ = ["Checks", "ConstraintError", "Violation", "check", "validate"]
 

@@ -1,7 +1,7 @@
 """Why an inferred triple holds: the OWL 2 RL rule and its premises, down to the asserted triples.
 
 owlrl computes the closure of the ontology and the data but keeps no record of how it got each triple. The
-reasoner's own forward chaining (:func:`collabkg.reasoning.derive`, re-exported here) derives it again over the
+reasoner's own forward chaining (:func:`collabkg.build.reasoning.derive`, re-exported here) derives it again over the
 asserted axioms and records, for each triple, the first rule application that produced it, by one of the OWL 2 RL
 rules the ontology uses (:data:`RULES`). A triple is recorded only from premises known before it (asserted, or
 derived with a smaller depth), so derivations never form cycles and following premises always ends at asserted
@@ -16,8 +16,8 @@ support it (``ck:supportedBy``). A statement's IRI is a hash of its triple, so a
 share is one node. :func:`read_explanation` reads such data back as a tree, for pages and the terminal.
 
 Two steps of the OWL 2 RL tables are one rule in the derivations: ``cls-hv1``/``cls-hv2`` with
-``cax-eqc1``/``cax-eqc2`` (:meth:`collabkg.reasoning._Rules.asserted` says why). That the closure so derived, less
-the noise (:func:`collabkg.reasoning.drop_noise`), is exactly owlrl's inferred graph is tested on the real data.
+``cax-eqc1``/``cax-eqc2`` (:meth:`collabkg.build.reasoning._Rules.asserted` says why). That the closure so derived, less
+the noise (:func:`collabkg.build.reasoning.drop_noise`), is exactly owlrl's inferred graph is tested on the real data.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from .namespaces import CITO, CK, ID, ONTOLOGY_GRAPH, PREFIXES
+from ..namespaces import CITO, CK, ID, ONTOLOGY_GRAPH, PREFIXES
 from .reasoning import RULES, Derivation, derive
 
 __all__ = [
@@ -72,7 +72,7 @@ def explain(ontology: Graph, asserted: Mapping[URIRef, Graph], inferred: Graph) 
 
     :param asserted: the data graphs by name (the ontology is ``graph/ontology``): an asserted premise names
         the graphs that hold it.
-    :param inferred: what the reasoner added (:func:`collabkg.reasoning.infer`); a triple the rules here do not
+    :param inferred: what the reasoner added (:func:`collabkg.build.reasoning.infer`); a triple the rules here do not
         derive gets no explanation, and :func:`unexplained` lists it.
     """
     sources = {ONTOLOGY_GRAPH: ontology, **asserted}
