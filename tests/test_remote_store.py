@@ -36,7 +36,7 @@ import pytest
 from collabkg import create_app
 from collabkg.canned import load_queries
 from collabkg.namespaces import GRAPH
-from collabkg.remote import RemoteStore
+from collabkg.store.remote import RemoteStore
 from conftest import ROOT, Virtuoso, free_port, run_virtuoso, serve_graphs
 from flask import Flask
 from flask.testing import FlaskClient

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from collabkg.engine import AccessRefused, DatasetSelection, DatasetWindow, TimeLimitExceeded, within
+from collabkg.store.engine import AccessRefused, DatasetSelection, DatasetWindow, TimeLimitExceeded, within
 from conftest import dataset_snapshot
 from flask import Flask
 from flask.testing import FlaskClient

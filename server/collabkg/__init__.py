@@ -15,8 +15,8 @@ from flask import Flask
 from . import canned, citations, pages, sparql, trails
 from .build import load_built
 from .paths import default_root
-from .remote import RemoteStore, StoreQueries
 from .store import load_store
+from .store.remote import RemoteStore, StoreQueries
 
 __all__ = ["create_app"]
 

@@ -33,8 +33,9 @@ from rdflib import XSD, Dataset, Literal, URIRef
 from rdflib.term import Node
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
-from . import engine, formats, sparql
+from . import formats, sparql
 from .namespaces import ID, PREFIXES
+from .store import engine
 
 __all__ = [
     "CannedQuery",

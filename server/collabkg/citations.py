@@ -33,10 +33,10 @@ from rdflib.namespace import DCTERMS, FOAF
 from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
-from . import engine, formats, sparql
+from . import formats, sparql
 from .canned import CannedQuery, parse_query_file, parsed_in
 from .namespaces import BIBO, CK, FABIO, ID, PRISM
-from .store import Store
+from .store import Store, engine
 from .trails import KINDS, Trail, read_trail, trail_graph
 
 if TYPE_CHECKING:

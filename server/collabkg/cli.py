@@ -165,7 +165,7 @@ def publish_cmd(
     Each graph replaces the store's graph of the same name; the store's other graphs are left alone. Builds
     first when an input changed.
     """
-    from .remote import Credentials, PublishError, publish
+    from .store.remote import Credentials, PublishError, publish
 
     if (user is None) != (password is None):
         raise click.UsageError("give both --user and --password, or neither")
@@ -223,7 +223,7 @@ def query_cmd(
     SPARQL endpoint holding the graph (the same query, each parameter's term in place of its variable).
     """
     from .canned import ParameterError, QueryFileError, load_queries
-    from .remote import output_formats, run_canned
+    from .store.remote import output_formats, run_canned
 
     try:
         query = load_queries(paths.queries_dir).get(name)

@@ -37,12 +37,12 @@ from rdflib.query import Result, ResultRow
 from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
-from . import engine, formats, sparql
+from . import formats, sparql
 from .canned import CannedQuery, load_queries, parsed_in, queries
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
 from .namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
-from .store import Store, new_dataset
+from .store import Store, engine, new_dataset
 from .trails import KINDS as TRAIL_KINDS
 from .vocabdoc import ontology_documentation
 from .void import DUMP_FORMATS, DatasetStatistics, describe_dataset, write_dump

@@ -30,14 +30,6 @@ from werkzeug.exceptions import (
 from werkzeug.wrappers import Request
 
 from .cache import CachedAnswer, ResultCache, etag_of
-from .engine import (
-    DatasetSelection,
-    PreparedQuery,
-    QueryError,
-    TimeLimitExceeded,
-    prepare,
-    within,
-)
 from .formats import (
     FORMATS_BY_QUERY_FORM,
     GRAPH_FORMATS,
@@ -51,6 +43,14 @@ from .formats import (
 )
 from .namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
 from .store import Store, StoreUnavailable
+from .store.engine import (
+    DatasetSelection,
+    PreparedQuery,
+    QueryError,
+    TimeLimitExceeded,
+    prepare,
+    within,
+)
 
 bp = Blueprint("sparql", __name__)
 

@@ -23,11 +23,11 @@ from rdflib.namespace import DCTERMS, FOAF, SKOS
 from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
-from . import engine, formats, sparql
+from . import formats, sparql
 from .build.explanations import Explanation, explanations_about
 from .canned import CannedQuery, parse_query_file, parsed_in
 from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
-from .store import Store
+from .store import Store, engine
 
 __all__ = [
     "KINDS",

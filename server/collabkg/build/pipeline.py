@@ -68,7 +68,8 @@ _PIPELINE_MODULES = (
     "build/explanations.py",
     "build/validation.py",
     "namespaces.py",
-    "store.py",
+    "store/base.py",
+    "store/local.py",
 )
 #: A data file's stem names its graph (``graph/<stem>``), so it must read well in an IRI.
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

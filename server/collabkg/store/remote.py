@@ -35,8 +35,10 @@ from rdflib.term import Node
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException, Unauthorized
 
-from . import formats
-from .canned import CannedQuery, parse_query_file
+from .. import formats
+from ..canned import CannedQuery, parse_query_file
+from ..namespaces import PREFIXES
+from .base import Store, StoreUnavailable
 from .engine import (
     AccessRefused,
     Address,
@@ -50,8 +52,7 @@ from .engine import (
     reaching,
     within,
 )
-from .namespaces import PREFIXES
-from .store import Store, StoreUnavailable, new_dataset
+from .local import new_dataset
 
 __all__ = [
     "SPARQLWRAPPER_FORMATS",

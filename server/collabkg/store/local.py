@@ -1,10 +1,7 @@
-"""The dataset the server answers from: a :class:`Store`, embedded here or remote.
+"""The embedded store: the dataset loaded into this process (:class:`LocalStore`).
 
-The server never reasons or validates. By default it loads what ``collabkg build`` wrote (or, with
-``--dataset``, the RDF files a user names) into one read-only :class:`rdflib.Dataset` at start-up: a
-:class:`LocalStore`. Past one machine, the same dataset is published into a SPARQL store and the server answers
-from there (:class:`collabkg.remote.RemoteStore`). Either way the default graph is the union of the named
-graphs, as the service description says, and every feature asks the store through :class:`Store` alone.
+By default it is what ``collabkg build`` wrote (or, with ``--dataset``, the RDF files a user names), loaded into
+one read-only :class:`rdflib.Dataset` at start-up, with the default graph the union of the named graphs.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ import io
 import logging
 import os
 import pickle
-from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,13 +21,11 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node
-from rdflib.util import guess_format
 
+from ..namespaces import PREFIXES
+from .base import QUAD_FORMATS, DatasetLoadError, DatasetSource, Store
 from .engine import Answer, DatasetSelection, PreparedQuery, evaluate
-from .namespaces import PREFIXES
 
-#: RDF formats that carry their own graph names.
-QUAD_FORMATS = {"trig", "nquads"}
 #: Everything a snapshot of a loaded dataset is made of; a pickle naming any other class is refused.
 SNAPSHOT_CLASSES = frozenset(
     {
@@ -39,92 +33,13 @@ SNAPSHOT_CLASSES = frozenset(
         ("rdflib.graph", "Graph"),
         ("rdflib.events", "Dispatcher"),
         ("rdflib.term", "URIRef"),
-        ("collabkg.store", "_known_iri"),
+        ("collabkg.store.local", "_known_iri"),
         ("rdflib.term", "BNode"),
         ("rdflib.term", "Literal"),
     }
 )
 
 _logger = logging.getLogger(__name__)
-
-
-class StoreUnavailable(Exception):
-    """A store elsewhere could not be reached, refused the credentials, or failed on its side; says which."""
-
-
-class DatasetLoadError(Exception):
-    """A dataset file could not be read or parsed; the message names the file."""
-
-
-@dataclass(frozen=True)
-class DatasetSource:
-    """One file to serve; ``graph`` names the graph its triples go to (quad formats carry their own)."""
-
-    path: Path
-    graph: URIRef | None = None
-
-    def format(self) -> str:
-        fmt = guess_format(str(self.path)) or ("nquads" if self.path.suffix == ".nq" else None)
-        if fmt is None:
-            raise DatasetLoadError(
-                f"{self.path}: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .jsonld)"
-            )
-        return fmt
-
-
-class Store(ABC):
-    """What the server answers from: queries, and the few facts about the dataset its pages and descriptions
-    state. Every feature goes through these methods only, so each runs alike on any store."""
-
-    #: Changes exactly when the served data changes (for caching, ETags).
-    version: str
-
-    @abstractmethod
-    def evaluate(
-        self,
-        prepared: PreparedQuery,
-        *,
-        selection: DatasetSelection | None = None,
-        init_bindings: Mapping[str, Node] | None = None,
-        limit: int,
-        deadline: float = float("inf"),
-    ) -> Answer:
-        """Run a prepared query (see :func:`collabkg.engine.evaluate` for the parameters); call it inside
-        :func:`collabkg.engine.within`, which supplies the deadline."""
-
-    @abstractmethod
-    def graph_sizes(self) -> dict[URIRef, int]:
-        """Triples per non-empty named graph, by name in order."""
-
-    @abstractmethod
-    def union_size(self) -> int:
-        """Triples of the default graph, the union: a triple in two graphs counts once."""
-
-    @abstractmethod
-    def graph(self, name: URIRef) -> Graph:
-        """One named graph, whole (the ontology, for ``/vocab``)."""
-
-    @abstractmethod
-    def export(self) -> Dataset:
-        """The whole dataset, each graph under its name (for dumps and the VoID counts)."""
-
-    @abstractmethod
-    def modified(self) -> datetime | None:
-        """When the served data last changed, where the store can tell."""
-
-    @abstractmethod
-    def quads(
-        self, subjects: Collection[URIRef], predicates: Collection[URIRef], *, deadline: float
-    ) -> Iterator[tuple[Node, Node, Node, URIRef]]:
-        """``(subject, predicate, object, graph)`` of every statement of these subjects with these predicates.
-
-        A lookup rather than a query because it is what pages need for their neighbours' labels, and rdflib
-        answers it from its indexes many times faster than it joins the same as a query.
-        """
-
-    def graph_names(self) -> list[URIRef]:
-        """Names of the non-empty named graphs, sorted."""
-        return list(self.graph_sizes())
 
 
 @dataclass
