@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from collabkg.serving import run
+from collabkg.web.serving import run
 from flask import Flask
 
 __all__ = ["app"]

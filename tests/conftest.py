@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collabkg import create_app
 from collabkg.namespaces import PREFIXES
 from collabkg.store import DatasetSource
+from collabkg.web import create_app
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from rdflib import RDF, Dataset, Graph, URIRef

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from collabkg.cache import CachedAnswer, ResultCache
-from collabkg.sparql import _prepare_text
+from collabkg.web.cache import CachedAnswer, ResultCache
+from collabkg.web.sparql import _prepare_text
 from conftest import EX, ROOT
 from flask import Flask
 from flask.testing import FlaskClient

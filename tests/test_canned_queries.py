@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg import create_app
-from collabkg.canned import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
 from collabkg.cli import main
+from collabkg.queryfiles import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
 from collabkg.store import DatasetSource
 from collabkg.store.remote import bound_text
+from collabkg.web import create_app
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import RDFS, Dataset, Literal, URIRef

@@ -17,9 +17,9 @@ import bibtexparser
 import pytest
 import rispy
 from click.testing import CliRunner
-from collabkg import create_app
 from collabkg.cli import main
 from collabkg.store import DatasetSource
+from collabkg.web import create_app
 from flask import Flask
 from flask.testing import FlaskClient
 from pyparsing import PyparsingDiagnosticWarning

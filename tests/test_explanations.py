@@ -11,10 +11,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg.build.explanations import RULES, derive, explain, read_explanation, statement_iri, unexplained
-from collabkg.build.reasoning import drop_noise, infer
+from collabkg.build.explanations import explain, unexplained
+from collabkg.build.reasoning import RULES, derive, drop_noise, infer
 from collabkg.cli import main
-from collabkg.namespaces import CITO, CK, EXPLANATIONS_GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
+from collabkg.evidence.explanations import read_explanation
+from collabkg.namespaces import (
+    CITO,
+    CK,
+    EXPLANATIONS_GRAPH,
+    ID,
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    data_graph,
+    statement_iri,
+)
 from collabkg.store import DatasetSource, load_store
 from flask import Flask
 from rdflib import RDF, RDFS, Dataset, Graph, Literal, Namespace, URIRef

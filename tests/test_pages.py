@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collabkg import create_app
 from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
 from collabkg.namespaces import CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID
 from collabkg.store import DatasetSource
+from collabkg.web import create_app
 from conftest import DATA, LiveServer
 from flask import Flask
 from flask.testing import FlaskClient

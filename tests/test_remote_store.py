@@ -33,10 +33,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collabkg import create_app
-from collabkg.canned import load_queries
 from collabkg.namespaces import GRAPH
+from collabkg.queryfiles import load_queries
 from collabkg.store.remote import RemoteStore
+from collabkg.web import create_app
 from conftest import ROOT, Virtuoso, free_port, run_virtuoso, serve_graphs
 from flask import Flask
 from flask.testing import FlaskClient

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from collabkg.formats import GRAPH_FORMATS, RESULT_FORMATS
 from collabkg.namespaces import SD
-from collabkg.sparql import TRUNCATED_HEADER
+from collabkg.web.sparql import TRUNCATED_HEADER
 from conftest import EX, FIXTURE_GRAPHS, FIXTURE_UNION_SIZE, dataset_snapshot, parse_rdf
 from flask import Flask
 from flask.testing import FlaskClient

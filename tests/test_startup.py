@@ -12,10 +12,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 import pytest
-from collabkg import create_app
 from collabkg.build import load_built
-from collabkg.canned import QueryFileError
+from collabkg.queryfiles import QueryFileError
 from collabkg.store import DatasetSource, Store, load_snapshot, load_store
+from collabkg.web import create_app
 from conftest import ROOT
 from rdflib import BNode, Literal, URIRef
 

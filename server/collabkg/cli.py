@@ -107,7 +107,7 @@ def serve_cmd(
     Runs a production WSGI server (gunicorn). Without --dataset/--graph/--store it serves the build output,
     building first when an input changed.
     """
-    from .serving import serve
+    from .web.serving import serve
 
     sources = [DatasetSource(p) for p in datasets] + [DatasetSource(p, URIRef(iri)) for iri, p in graphs]
     if store_url and sources:
@@ -222,7 +222,7 @@ def query_cmd(
     Locally it answers from the build output (building first when an input changed); with --endpoint, from any
     SPARQL endpoint holding the graph (the same query, each parameter's term in place of its variable).
     """
-    from .canned import ParameterError, QueryFileError, load_queries
+    from .queryfiles import ParameterError, QueryFileError, load_queries
     from .store.remote import output_formats, run_canned
 
     try:
@@ -270,9 +270,9 @@ def trail_cmd(paths, resource: str, format_name: str) -> None:
     The trail runs from the statement to the claims of the sources (section, quote), the references they cite,
     the review (authors, year, title, journal, identifiers) and the countries it covers.
     """
+    from .evidence.trails import KINDS, format_trail, load_trail_query, read_trail, trail_graph
     from .formats import GRAPH_FORMATS, serialize_graph
     from .namespaces import ID
-    from .trails import KINDS, format_trail, load_trail_query, read_trail, trail_graph
 
     kind, _, slug = resource.partition(":")
     if kind not in KINDS or not slug:
@@ -309,9 +309,9 @@ def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
     """
     from rdflib import RDF
 
-    from .build.explanations import format_explanation, read_explanation, statement_iri
-    from .canned import Param, ParameterError
-    from .namespaces import CK
+    from .evidence.explanations import format_explanation, read_explanation
+    from .namespaces import CK, statement_iri
+    from .queryfiles import Param, ParameterError
 
     terms = []
     for name, value in (("SUBJECT", subject), ("PREDICATE", predicate), ("OBJECT", object_)):
@@ -340,8 +340,9 @@ def cite_cmd(paths, resource: str, format_name: str) -> None:
 
     A trail's sources are its reviews, and the references its claims cite where the graph describes them.
     """
-    from .citations import EXPORTS, REVIEW_KIND, find_sources, load_sources_query
-    from .trails import KINDS, load_trail_query
+    from .evidence.citations import REVIEW_KIND, find_sources, load_sources_query
+    from .evidence.exports import EXPORTS
+    from .evidence.trails import KINDS, load_trail_query
 
     kind, _, slug = resource.partition(":")
     if kind not in (*KINDS, REVIEW_KIND) or not slug:

@@ -6,7 +6,10 @@ appear in the service description, so they are just as stable.
 
 from __future__ import annotations
 
+import hashlib
+
 from rdflib import Namespace, URIRef
+from rdflib.term import Node
 
 CK = Namespace("https://w3id.org/collabkg/vocab#")
 #: Base of every resource of the data: ``ID["model/partnership"]``.
@@ -29,8 +32,16 @@ WD = Namespace("http://www.wikidata.org/entity/")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 #: The named graph holding what the reasoner adds.
 INFERRED_GRAPH = GRAPH["inferred"]
-#: The named graph holding why each inferred triple holds (PROV-O; see ``collabkg.explanations``).
+#: The named graph holding why each inferred triple holds (PROV-O; see ``collabkg.build.explanations``).
 EXPLANATIONS_GRAPH = GRAPH["explanations"]
+#: Base of the statement nodes of the explanations: ``explanation/<hash of the triple>``.
+EXPLANATION = Namespace(ID["explanation/"])
+
+
+def statement_iri(triple: tuple[Node, Node, Node]) -> URIRef:
+    """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node."""
+    digest = hashlib.sha256(" ".join(term.n3() for term in triple).encode()).hexdigest()
+    return EXPLANATION[digest[:32]]
 
 
 def data_graph(stem: str) -> URIRef:

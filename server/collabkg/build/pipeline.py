@@ -39,9 +39,9 @@ from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from ..canned import QueryFileError, query_digests
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths, project_paths
+from ..queryfiles import QueryFileError, query_digests
 from ..store import DatasetSource, LocalStore, load_snapshot, load_store, snapshot
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class BuildResult:
     timings: dict[str, float]
     #: The sha256 of the snapshot written beside the dataset file (:attr:`ProjectPaths.snapshot_file`).
     snapshot_sha256: str
-    #: Digests of the served query texts this build parsed (:func:`collabkg.canned.query_digests`): the server
+    #: Digests of the served query texts this build parsed (:func:`collabkg.queryfiles.query_digests`): the server
     #: parses those on first use rather than at start.
     parsed_queries: frozenset[str]
 

@@ -36,8 +36,8 @@ from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException, Unauthorized
 
 from .. import formats
-from ..canned import CannedQuery, parse_query_file
 from ..namespaces import PREFIXES
+from ..queryfiles import CannedQuery, parse_query_file
 from .base import Store, StoreUnavailable
 from .engine import (
     AccessRefused,
@@ -426,7 +426,7 @@ class StoreQueries:
 
     @classmethod
     def load(cls, queries_dir: Path) -> StoreQueries:
-        """:raises collabkg.canned.QueryFileError: a file is missing or malformed."""
+        """:raises collabkg.queryfiles.QueryFileError: a file is missing or malformed."""
         folder = queries_dir / "remote"
         names = ("graphs", "union-size", "statements", "quads")
         return cls(*(parse_query_file(folder / f"{name}.rq") for name in names))

@@ -17,7 +17,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDFS, SKOS
 from rdflib.term import Node
 
-from .namespaces import PREFIXES, SCHEMA
+from ..namespaces import PREFIXES, SCHEMA
 
 #: Properties whose value is a name for people, most telling first. A resource's description carries its
 #: neighbours' values of each, so that a client gets words too.

@@ -1,9 +1,10 @@
-"""Canned queries: the questions researchers ask, ready to run, one ``.rq`` file each in ``queries/``.
+"""Query files: the ``.rq`` files of ``queries/`` and their ``#+`` header grammar (no Flask: the build, the
+stores, the command line and the web all read them).
 
 A file is a standalone SPARQL query with a ``#+`` comment header that this module reads (the grammar is in
 ``queries/README.md``): a summary, a description, the parameters and examples. The file name is the query's
-stable id and its URL slug. Every file is parsed and checked once, when the app starts; a broken file stops
-the start-up with its name (:class:`QueryFileError`), so a typo never reaches a researcher as a 500.
+stable id and its URL slug. Every file is parsed and checked once, when it is loaded; a broken file is a
+:class:`QueryFileError` naming it, so a typo stops a build or a start-up, never reaches a researcher as a 500.
 
 Parameters are the query's ``?_name`` variables. A request gives ``name=value``; the value is parsed into an
 RDF term of the declared type and bound before evaluation (``initBindings``), never spliced into the query
@@ -14,7 +15,7 @@ whose exact text the build has already parsed (:func:`query_digests`, recorded i
 prepared on first use instead; any other is parsed at start, and a broken one still stops it.
 
 The same files run against any SPARQL endpoint (``collabkg query --endpoint``, ``collabkg serve --store``):
-:mod:`collabkg.remote` sends them with each parameter's term in place of its variable.
+:mod:`collabkg.store.rewrite` writes them with each parameter's term in place of its variable.
 """
 
 from __future__ import annotations
@@ -28,12 +29,9 @@ from functools import cached_property
 from pathlib import Path
 
 import rdflib
-from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from rdflib import XSD, Dataset, Literal, URIRef
 from rdflib.term import Node
-from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
-from . import formats, sparql
 from .namespaces import ID, PREFIXES
 from .store import engine
 
@@ -41,7 +39,6 @@ __all__ = [
     "CannedQuery",
     "ParameterError",
     "QueryFileError",
-    "init_app",
     "load_queries",
     "parse_query_file",
     "query_digests",
@@ -332,8 +329,6 @@ def load_queries(folder: Path, *, parsed: Container[str] = frozenset()) -> dict[
     return {path.stem: parse_query_file(path, parsed=parsed) for path in sorted(folder.glob("*.rq"))}
 
 
-#: Where an app keeps the digests of the query texts the build of its dataset parsed (:func:`parsed_in`).
-PARSED_QUERIES = "collabkg.parsed_queries"
 #: The folders of ``queries/`` whose files the server loads (``checks/`` is the build's own).
 SERVED_QUERY_FOLDERS = ("", "pages", "trail")
 
@@ -341,12 +336,6 @@ SERVED_QUERY_FOLDERS = ("", "pages", "trail")
 def query_digest(text: str) -> str:
     """What identifies a query text as parsed: the text and the rdflib version that parsed it."""
     return hashlib.sha256(f"rdflib {rdflib.__version__}\0{text}".encode()).hexdigest()
-
-
-def parsed_in(app: Flask) -> frozenset[str]:
-    """Digests of the query texts the build of the app's dataset parsed; none when it serves other files or
-    a remote store, and then every query is parsed at start."""
-    return app.extensions.get(PARSED_QUERIES, frozenset())
 
 
 def query_digests(queries_dir: Path) -> list[str]:
@@ -359,72 +348,3 @@ def query_digests(queries_dir: Path) -> list[str]:
         for query in load_queries(queries_dir / folder).values():
             digests.append(query_digest(query.text))
     return sorted(digests)
-
-
-# --- HTTP ---------------------------------------------------------------------------------------------------
-
-blueprint = Blueprint("canned", __name__)
-
-#: Listings: a browser gets HTML, anything else JSON.
-LISTING_FORMATS = (formats.SPARQL_JSON, formats.HTML)
-
-
-def queries() -> dict[str, CannedQuery]:
-    """The canned queries of the running app."""
-    return current_app.extensions["collabkg.canned"]
-
-
-def init_app(app: Flask) -> None:
-    """Load ``queries/*.rq`` of the project (``CANNED_QUERIES_DIR`` overrides) and register the routes.
-
-    :raises QueryFileError: a query file is malformed: the app does not start.
-    """
-    folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
-    app.extensions["collabkg.canned"] = load_queries(Path(folder), parsed=parsed_in(app))
-    app.register_blueprint(blueprint)
-
-
-def _single_values() -> dict[str, str]:
-    """The request's parameters; one given twice is ambiguous, so it is refused rather than guessed.
-
-    :raises ParameterError: a parameter other than ``format`` is repeated.
-    """
-    for name, values in request.args.lists():
-        if len(values) > 1 and name not in RESERVED_NAMES:
-            raise ParameterError(name, "given more than once")
-    return request.args.to_dict()
-
-
-@blueprint.get("/queries")
-def list_queries() -> Response:
-    """The canned queries: HTML for a browser, JSON otherwise."""
-    choice = formats.negotiate(LISTING_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
-    listing = [
-        {**query.describe(), "url": url_for("canned.run_query", name=query.name, _external=True)}
-        for query in queries().values()
-    ]
-    if choice.format is formats.HTML:
-        body = render_template("queries.html", queries=listing)
-        return Response(body, mimetype="text/html")
-    return current_app.response_class(
-        current_app.json.dumps({"queries": listing}), mimetype="application/json"
-    )
-
-
-@blueprint.get("/queries/<name>")
-def run_query(name: str) -> Response:
-    """Run one canned query with the request's parameters, negotiated and written as ``/sparql`` does."""
-    query = queries().get(name)
-    if query is None:
-        raise NotFound(f"No canned query named {name!r}; GET /queries lists them.")
-    try:
-        bindings = query.bindings(_single_values())
-    except ParameterError as exc:
-        raise BadRequest(str(exc)) from exc
-    return sparql.answer(
-        query.prepared, requested_formats=request.args.getlist("format"), init_bindings=bindings, name=name
-    )
-
-
-for _error in (HTTPException, *(cls for cls, _ in sparql.STATUS_OF_ERROR)):
-    blueprint.register_error_handler(_error, sparql._error_response)

@@ -37,13 +37,15 @@ from rdflib.query import Result, ResultRow
 from rdflib.term import Node
 from werkzeug.exceptions import HTTPException, NotFound
 
-from . import formats, sparql
-from .canned import CannedQuery, load_queries, parsed_in, queries
+from .. import formats
+from ..evidence.trails import KINDS as TRAIL_KINDS
+from ..namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
+from ..queryfiles import CannedQuery, load_queries
+from ..store import Store, engine, new_dataset
+from . import sparql
+from .canned import parsed_in, queries
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
-from .namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
-from .store import Store, engine, new_dataset
-from .trails import KINDS as TRAIL_KINDS
 from .vocabdoc import ontology_documentation
 from .void import DUMP_FORMATS, DatasetStatistics, describe_dataset, write_dump
 
@@ -117,7 +119,7 @@ class PagesState:
 def init_app(app: Flask) -> None:
     """Load ``queries/pages/*.rq`` and register the routes.
 
-    :raises collabkg.canned.QueryFileError: a page query is malformed: the app does not start.
+    :raises collabkg.queryfiles.QueryFileError: a page query is malformed: the app does not start.
     """
     root = Path(app.config["PROJECT_ROOT"])
     folder = Path(app.config.get("CANNED_QUERIES_DIR") or root / "queries")

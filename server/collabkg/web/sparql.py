@@ -29,8 +29,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.wrappers import Request
 
-from .cache import CachedAnswer, ResultCache, etag_of
-from .formats import (
+from ..formats import (
     FORMATS_BY_QUERY_FORM,
     GRAPH_FORMATS,
     HTML,
@@ -41,9 +40,9 @@ from .formats import (
     serialize,
     serialize_graph,
 )
-from .namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
-from .store import Store, StoreUnavailable
-from .store.engine import (
+from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
+from ..store import Store, StoreUnavailable
+from ..store.engine import (
     DatasetSelection,
     PreparedQuery,
     QueryError,
@@ -51,6 +50,7 @@ from .store.engine import (
     prepare,
     within,
 )
+from .cache import CachedAnswer, ResultCache, etag_of
 
 bp = Blueprint("sparql", __name__)
 

@@ -13,7 +13,7 @@ import warnings
 
 from rdflib import Graph, URIRef
 
-from .namespaces import CK
+from ..namespaces import CK
 
 
 @functools.lru_cache(maxsize=4)

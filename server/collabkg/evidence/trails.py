@@ -4,8 +4,8 @@ A trail is the statement, the claims of the sources that state it (section, quot
 references each claim cites (by number), the review that makes the claim (authors, year, title, journal,
 identifiers) and the countries that review covers. One CONSTRUCT query computes it,
 ``queries/trail/trail.rq``, so the same trail is data (Turtle, JSON-LD: the query's graph as it is) and a
-page or a terminal listing (:class:`Trail`, read from that graph). ``GET /trail/{kind}/{slug}`` serves it;
-``collabkg trail model:partnership`` prints it. The page also says why each inferred statement about the
+page or a terminal listing (:class:`Trail`, read from that graph). ``GET /trail/{kind}/{slug}`` serves it
+(:mod:`collabkg.web.trails`); ``collabkg trail model:partnership`` prints it. The page also says why each inferred statement about the
 resource holds (the rule and its premises, down to asserted triples and their claims): a second query,
 ``queries/trail/explanations.rq``, over the explanations the build wrote (:mod:`collabkg.explanations`).
 """
@@ -16,18 +16,15 @@ from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
 from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF, SKOS
 from rdflib.term import Node
-from werkzeug.exceptions import HTTPException, NotFound
 
-from . import formats, sparql
-from .build.explanations import Explanation, explanations_about
-from .canned import CannedQuery, parse_query_file, parsed_in
-from .namespaces import BIBO, CITO, CK, FABIO, ID, PRISM
-from .store import Store, engine
+from ..namespaces import BIBO, CITO, CK, FABIO, PRISM
+from ..queryfiles import CannedQuery, parse_query_file
+from ..store import Store
+from .explanations import Explanation, explanations_about
 
 __all__ = [
     "KINDS",
@@ -36,7 +33,6 @@ __all__ = [
     "Review",
     "Trail",
     "format_trail",
-    "init_app",
     "load_trail_query",
     "read_trail",
     "trail_graph",
@@ -44,8 +40,6 @@ __all__ = [
 
 #: The kinds of resource a trail starts from (``/trail/{kind}/{slug}``).
 KINDS = ("finding", "claim", "model", "determinant")
-#: A trail is data (any graph format) or a page.
-TRAIL_FORMATS: tuple[formats.Format, ...] = (formats.HTML, *formats.GRAPH_FORMATS)
 #: How a claim cites a reference, in words.
 CITATION_KINDS = {CITO.citesAsEvidence: "as evidence", CITO.citesForInformation: "for information"}
 
@@ -120,9 +114,9 @@ def load_trail_query(
     queries_dir: Path, name: str = "trail", *, parsed: Container[str] = frozenset()
 ) -> CannedQuery:
     """A query of ``queries/trail/`` (the trail itself by default), parsed and checked as canned queries are
-    (``parsed``: as for :func:`collabkg.canned.parse_query_file`).
+    (``parsed``: as for :func:`collabkg.queryfiles.parse_query_file`).
 
-    :raises collabkg.canned.QueryFileError: the file is missing or malformed.
+    :raises collabkg.queryfiles.QueryFileError: the file is missing or malformed.
     """
     return parse_query_file(queries_dir / "trail" / f"{name}.rq", parsed=parsed)
 
@@ -267,58 +261,3 @@ def _reference_line(review: Review) -> str:
         p for p in (review.journal or review.publisher, review.volume, review.article_number) if p
     )
     return f"{', '.join(review.authors)}. {review.title}. {where} ({review.year or 'n.d.'})."
-
-
-# --- HTTP ---------------------------------------------------------------------------------------------------
-
-blueprint = Blueprint("trails", __name__)
-
-
-def init_app(app: Flask) -> None:
-    """Load the trail queries (a broken file stops start-up, as for canned queries) and register the route."""
-    folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
-    app.extensions["collabkg.trail"] = load_trail_query(Path(folder), parsed=parsed_in(app))
-    app.extensions["collabkg.trail.explanations"] = load_trail_query(
-        Path(folder), "explanations", parsed=parsed_in(app)
-    )
-    app.register_blueprint(blueprint)
-
-
-@blueprint.get("/trail/<kind>/<slug>")
-def show_trail(kind: str, slug: str) -> Response:
-    """The trail of ``id/{kind}/{slug}``: a page for browsers; Turtle, JSON-LD or other RDF for programs."""
-    if kind not in KINDS:
-        raise NotFound(f"Trails start from a {', '.join(KINDS)}; not a {kind!r}.")
-    choice = formats.negotiate(TRAIL_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
-    iri = ID[f"{kind}/{slug}"]
-    config = current_app.config
-    queries = (
-        current_app.extensions["collabkg.trail"],
-        current_app.extensions["collabkg.trail.explanations"],
-    )
-
-    def trail_and_explanations(deadline: float) -> Graph:
-        graph = Graph()
-        for query in queries:
-            graph += trail_graph(
-                query,
-                current_app.extensions["collabkg.store"],
-                iri,
-                limit=int(config["RESULT_LIMIT"]),
-                deadline=deadline,
-            )
-        return graph
-
-    graph = engine.within(float(config["QUERY_TIMEOUT"]), trail_and_explanations)
-    if not graph:
-        raise NotFound(f"The graph knows no {kind} {slug!r}.")
-    if choice.format is formats.HTML:
-        response = Response(render_template("trail.html", trail=read_trail(graph, iri)), mimetype="text/html")
-    else:
-        response = Response(formats.serialize_graph(graph, choice.format), content_type=choice.content_type)
-    response.vary.add("Accept")
-    return response
-
-
-for _error in (HTTPException, *(cls for cls, _ in sparql.STATUS_OF_ERROR)):
-    blueprint.register_error_handler(_error, sparql._error_response)

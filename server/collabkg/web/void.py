@@ -17,9 +17,9 @@ from datetime import datetime
 from rdflib import OWL, RDF, XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from .formats import JSON_LD, N_TRIPLES, TRIG, TURTLE, Format, serialize_dataset
-from .namespaces import ID, SD, VOID
-from .store import Store
+from ..formats import JSON_LD, N_TRIPLES, TRIG, TURTLE, Format, serialize_dataset
+from ..namespaces import ID, SD, VOID
+from ..store import Store
 
 #: The dump formats, by file extension. Turtle and N-Triples hold the union of the graphs; TriG and JSON-LD
 #: keep every triple in its named graph.

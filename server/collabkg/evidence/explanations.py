@@ -1,0 +1,153 @@
+"""Explanations read back: why a statement holds, as a tree down to asserted triples and their claims.
+
+The build writes the derivation of every inferred triple as PROV-O into ``graph/explanations``
+(:mod:`collabkg.build.explanations`); this module reads such data (for pages, trails and ``collabkg
+explain``) without the reasoner: rule names, labels and claims are all in the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.namespace import PROV
+from rdflib.term import Node
+
+from ..namespaces import CITO, CK, ID, PREFIXES
+
+__all__ = ["Explanation", "Support", "explanations_about", "format_explanation", "read_explanation"]
+
+
+@dataclass(frozen=True)
+class Support:
+    """A claim of a source that supports an asserted statement, with the numbers of the references it cites."""
+
+    iri: URIRef
+    label: str
+    references: tuple[int, ...]
+
+    @property
+    def trail_path(self) -> str:
+        """The claim's trail relative to ``/trail/``: ``claim/<slug>`` or ``finding/<slug>``."""
+        return str(self.iri).removeprefix(str(ID))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one statement holds: the rule and its premises when inferred; the graphs and claims when asserted."""
+
+    iri: URIRef
+    subject: str
+    predicate: str
+    object: str
+    #: The rule's label and OWL 2 RL name (``symmetric property``, ``prp-symp``); None for an asserted statement.
+    rule: str | None
+    rule_name: str | None
+    #: The label of the term whose axiom the rule applied (``combines with``), if the rule applied one.
+    axiom: str | None
+    premises: tuple[Explanation, ...]
+    #: The local names of the named graphs that hold an asserted statement (``andersson-2011``, ``ontology``).
+    graphs: tuple[str, ...]
+    claims: tuple[Support, ...]
+
+    @property
+    def statement(self) -> str:
+        return f"{self.subject} {self.predicate} {self.object}"
+
+    @property
+    def reason(self) -> str:
+        """``symmetric property (prp-symp): combines with``, or ``asserted in andersson-2011``."""
+        if self.rule is None:
+            return f"asserted in {', '.join(self.graphs)}"
+        axiom = f": {self.axiom}" if self.axiom else ""
+        return f"{self.rule} ({self.rule_name}){axiom}"
+
+
+#: Names for terms without a label: rdf: is not among the graph's prefixes, but rdf:type is in explanations.
+_NAMES = sorted({**PREFIXES, "rdf": str(RDF)}.items(), key=lambda item: -len(item[1]))
+
+
+def _name(graph: Graph, node: Node) -> str:
+    """A term as people read it: a literal's text, a label (English preferred), else a prefixed name."""
+    if isinstance(node, Literal):
+        return str(node)
+    if node == RDF.type:
+        return "is a"
+    labels = sorted(
+        graph.objects(node, RDFS.label), key=lambda label: (label.language not in ("en", None), label)
+    )
+    if labels:
+        return str(labels[0])
+    for prefix, namespace in _NAMES:
+        if str(node).startswith(namespace):
+            return f"{prefix}:{str(node)[len(namespace) :]}"
+    return f"<{node}>" if isinstance(node, URIRef) else "[]"
+
+
+def read_explanation(graph: Graph, node: Node) -> Explanation:
+    """The explanation of the statement ``node`` in ``graph`` (explanation data with labels), as a tree."""
+    subject, predicate, obj = (graph.value(node, part) for part in (RDF.subject, RDF.predicate, RDF.object))
+    application = graph.value(node, PROV.wasGeneratedBy)
+    rule = None if application is None else graph.value(application, CK.rule)
+    axiom = None if application is None else graph.value(application, CK.axiomOf)
+    premises = () if application is None else graph.objects(application, PROV.used)
+    claims = (
+        Support(
+            iri=claim,
+            label=_name(graph, claim),
+            references=tuple(
+                sorted(
+                    int(number)
+                    for cites in (CITO.citesAsEvidence, CITO.citesForInformation)
+                    for reference in graph.objects(claim, cites)
+                    for number in graph.objects(reference, CK.referenceNumber)
+                )
+            ),
+        )
+        for claim in graph.objects(node, CK.supportedBy)
+    )
+    return Explanation(
+        iri=node,
+        subject=_name(graph, subject),
+        predicate=_name(graph, predicate),
+        object=_name(graph, obj),
+        rule=None if rule is None else _name(graph, rule),
+        rule_name=None if rule is None else str(graph.value(rule, CK.owl2rlRuleName)),
+        axiom=None if axiom is None else _name(graph, axiom),
+        premises=tuple(
+            sorted((read_explanation(graph, premise) for premise in premises), key=_reading_order)
+        ),
+        graphs=tuple(sorted(str(name).rsplit("/", 1)[-1] for name in graph.objects(node, CK.inGraph))),
+        claims=tuple(sorted(claims, key=lambda claim: str(claim.iri))),
+    )
+
+
+def _reading_order(explanation: Explanation) -> tuple[bool, str]:
+    """Premises of the data first, axioms of the ontology last; then alphabetically."""
+    return ("ontology" in explanation.graphs, explanation.statement)
+
+
+def explanations_about(graph: Graph, subject: Node) -> tuple[Explanation, ...]:
+    """The explanations of the inferred statements whose subject is ``subject``, by statement."""
+    return tuple(
+        sorted(
+            (
+                read_explanation(graph, node)
+                for node in set(graph.subjects(RDF.subject, subject))
+                if (node, RDF.type, CK.Inference) in graph
+            ),
+            key=lambda explanation: explanation.statement,
+        )
+    )
+
+
+def format_explanation(explanation: Explanation) -> list[str]:
+    """The explanation as lines of text: the statement, why it holds, then each premise indented below it."""
+    lines = [explanation.statement, f"  {explanation.reason}"]
+    for claim in explanation.claims:
+        cited = "".join(f" [{number}]" for number in claim.references)
+        lines.append(f"  supported by: {claim.label}{cited}")
+    for premise in explanation.premises:
+        first, *rest = format_explanation(premise)
+        lines += [f"  - {first}", *(f"    {line}" for line in rest)]
+    return lines
