@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from collabkg.cli import main
 from collabkg.queryfiles import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
 from collabkg.store import DatasetSource
-from collabkg.store.remote import bound_text
+from collabkg.store.rewrite import bound_text
 from collabkg.web import create_app
 from flask import Flask
 from flask.testing import FlaskClient

@@ -165,7 +165,7 @@ def publish_cmd(
     Each graph replaces the store's graph of the same name; the store's other graphs are left alone. Builds
     first when an input changed.
     """
-    from .store.remote import Credentials, PublishError, publish
+    from .publish import Credentials, PublishError, publish
 
     if (user is None) != (password is None):
         raise click.UsageError("give both --user and --password, or neither")
@@ -223,7 +223,8 @@ def query_cmd(
     SPARQL endpoint holding the graph (the same query, each parameter's term in place of its variable).
     """
     from .queryfiles import ParameterError, QueryFileError, load_queries
-    from .store.remote import output_formats, run_canned
+    from .store.remote import output_formats, send_query
+    from .store.rewrite import bound_text
 
     try:
         query = load_queries(paths.queries_dir).get(name)
@@ -249,7 +250,7 @@ def query_cmd(
         raise click.BadParameter(str(exc), param_hint="--param") from exc
     if endpoint:
         try:
-            data = run_canned(query, bindings, endpoint, fmt)
+            data = send_query(endpoint, bound_text(query.prepared, bindings), fmt)
         except Exception as exc:  # SPARQLWrapper and urllib raise many types; all mean "the endpoint failed"
             raise click.ClickException(f"{endpoint}: {exc}") from exc
     else:
