@@ -17,7 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from collabkg.store.engine import AccessRefused, DatasetSelection, DatasetWindow, TimeLimitExceeded, within
+from collabkg.store.evaluate import DatasetWindow
+from collabkg.store.query import AccessRefused, DatasetSelection, TimeLimitExceeded
+from collabkg.store.sandbox import within
 from conftest import dataset_snapshot
 from flask import Flask
 from flask.testing import FlaskClient

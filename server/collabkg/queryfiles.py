@@ -33,7 +33,8 @@ from rdflib import XSD, Dataset, Literal, URIRef
 from rdflib.term import Node
 
 from .namespaces import ID, PREFIXES
-from .store import engine
+from .store.evaluate import evaluate
+from .store.query import Answer, PreparedQuery, QueryError, prepare
 
 __all__ = [
     "CannedQuery",
@@ -162,15 +163,15 @@ class CannedQuery:
     text: str
 
     @cached_property
-    def prepared(self) -> engine.PreparedQuery:
+    def prepared(self) -> PreparedQuery:
         """The parsed query, parsed on first use (once per process).
 
         :raises QueryFileError: the query does not parse; :func:`parse_query_file` has found that already
             unless the build vouched for this text.
         """
         try:
-            return engine.prepare(self.text)
-        except engine.QueryError as exc:
+            return prepare(self.text)
+        except QueryError as exc:
             raise QueryFileError(f"{self.path}: {exc}") from exc
 
     @property
@@ -197,9 +198,9 @@ class CannedQuery:
             bound[param.variable] = param.parse(raw)
         return bound
 
-    def run(self, dataset: Dataset, bindings: Mapping[str, Node], *, limit: int) -> engine.Answer:
+    def run(self, dataset: Dataset, bindings: Mapping[str, Node], *, limit: int) -> Answer:
         """Evaluate on a local dataset (the command line's; the server goes through :func:`sparql.answer`)."""
-        return engine.evaluate(dataset, self.prepared, init_bindings=bindings, limit=limit)
+        return evaluate(dataset, self.prepared, init_bindings=bindings, limit=limit)
 
     def describe(self) -> dict[str, object]:
         """The query as the listing shows it."""

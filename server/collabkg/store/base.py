@@ -16,7 +16,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 from rdflib.util import guess_format
 
-from .engine import Answer, DatasetSelection, PreparedQuery
+from .query import Answer, DatasetSelection, PreparedQuery
 
 #: RDF formats that carry their own graph names.
 QUAD_FORMATS = {"trig", "nquads"}
@@ -63,8 +63,8 @@ class Store(ABC):
         limit: int,
         deadline: float = float("inf"),
     ) -> Answer:
-        """Run a prepared query (see :func:`collabkg.engine.evaluate` for the parameters); call it inside
-        :func:`collabkg.engine.within`, which supplies the deadline."""
+        """Run a prepared query (see :func:`collabkg.store.evaluate.evaluate` for the parameters); call it inside
+        :func:`collabkg.store.sandbox.within`, which supplies the deadline."""
 
     @abstractmethod
     def graph_sizes(self) -> dict[URIRef, int]:

@@ -24,7 +24,8 @@ from rdflib.term import Node
 
 from ..namespaces import PREFIXES
 from .base import QUAD_FORMATS, DatasetLoadError, DatasetSource, Store
-from .engine import Answer, DatasetSelection, PreparedQuery, evaluate
+from .evaluate import evaluate
+from .query import Answer, DatasetSelection, PreparedQuery
 
 #: Everything a snapshot of a loaded dataset is made of; a pickle naming any other class is refused.
 SNAPSHOT_CLASSES = frozenset(

@@ -4,7 +4,7 @@
 URL`` answers from it (:class:`RemoteStore`) with every feature of the embedded store, through SPARQLWrapper.
 
 The service's safety rules hold unchanged, because they are applied here before anything is sent: the query
-is parsed and checked by :func:`collabkg.store.engine.prepare` (no update, no ``SERVICE``); it sees exactly the
+is parsed and checked by :func:`collabkg.store.query.prepare` (no update, no ``SERVICE``); it sees exactly the
 served graphs (sent as ``default-graph-uri`` / ``named-graph-uri``, so a store's own graphs, such as Virtuoso's
 system graphs, stay out), and a ``FROM`` naming any other graph is refused; the time limit is the HTTP
 client's timeout; the result is cut at the size limit. Canned-query parameters travel as terms written by
@@ -38,21 +38,11 @@ from .. import formats
 from ..namespaces import PREFIXES
 from ..queryfiles import CannedQuery, parse_query_file
 from .base import Store, StoreUnavailable
-from .engine import (
-    AccessRefused,
-    Address,
-    Answer,
-    DatasetSelection,
-    PreparedQuery,
-    QueryFailed,
-    TimeLimitExceeded,
-    cap_graph,
-    interrupt,
-    reaching,
-    within,
-)
+from .evaluate import cap_graph
 from .local import new_dataset
+from .query import AccessRefused, Answer, DatasetSelection, PreparedQuery, QueryFailed, TimeLimitExceeded
 from .rewrite import bound_text, with_values
+from .sandbox import Address, interrupt, reaching, within
 
 __all__ = ["SPARQLWRAPPER_FORMATS", "RemoteStore", "StoreQueries", "output_formats", "send_query"]
 

@@ -2,7 +2,7 @@
 ``VALUES`` block for lookups of many values.
 
 A store elsewhere knows neither this service's predeclared prefixes nor rdflib's ``initBindings``; the query is
-sent as text (:attr:`collabkg.store.engine.PreparedQuery.portable_text`) with each value, a term written by
+sent as text (:attr:`collabkg.store.query.PreparedQuery.portable_text`) with each value, a term written by
 rdflib, where the query's tokens hold its variable: data only, never text of a request's.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from rdflib import BNode
 from rdflib.term import Node
 
-from .engine import PreparedQuery, QueryFailed
+from .query import PreparedQuery, QueryFailed
 
 __all__ = ["bound_text", "with_values"]
 

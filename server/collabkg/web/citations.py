@@ -31,7 +31,7 @@ from ..evidence.exports import EXPORTS, apa_references
 from ..evidence.trails import Trail
 from ..namespaces import ID
 from ..queryfiles import CannedQuery
-from ..store import Store, engine
+from ..store import Store, sandbox
 from . import sparql
 from .canned import parsed_in
 
@@ -227,7 +227,7 @@ def _limit() -> int:
 
 
 def _run(work: Callable[[float], _T]) -> _T:
-    return engine.within(float(current_app.config["QUERY_TIMEOUT"]), work)
+    return sandbox.within(float(current_app.config["QUERY_TIMEOUT"]), work)
 
 
 @blueprint.get("/trail/<kind>/<slug>/cite")

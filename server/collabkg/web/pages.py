@@ -41,7 +41,7 @@ from .. import formats
 from ..evidence.trails import KINDS as TRAIL_KINDS
 from ..namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, ONTOLOGY_IRI, PREFIXES
 from ..queryfiles import CannedQuery, load_queries
-from ..store import Store, engine, new_dataset
+from ..store import Store, new_dataset, sandbox
 from . import sparql
 from .canned import parsed_in, queries
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
@@ -150,7 +150,7 @@ def _answer(name: str, **bindings: Node) -> Result:
             _store().evaluate(query.prepared, init_bindings=bindings, limit=limit, deadline=deadline).result
         )
 
-    return engine.within(float(config["QUERY_TIMEOUT"]), work)
+    return sandbox.within(float(config["QUERY_TIMEOUT"]), work)
 
 
 def _select(name: str, **bindings: Node) -> list[ResultRow]:
@@ -191,7 +191,7 @@ def describe(iri: URIRef) -> Dataset:
     def labels(deadline: float) -> list[tuple[Node, Node, Node, URIRef]]:
         return list(_store().quads(neighbours, LABEL_PROPERTIES, deadline=deadline))
 
-    for s, p, o, graph in engine.within(float(current_app.config["QUERY_TIMEOUT"]), labels):
+    for s, p, o, graph in sandbox.within(float(current_app.config["QUERY_TIMEOUT"]), labels):
         description.graph(graph).add((s, p, o))
     return description
 

@@ -2,7 +2,7 @@
 
 The app (with its loaded dataset) is created once, in gunicorn's master process, and the workers are forked
 from it (``preload_app``): they share the dataset's memory and start at once. Workers are gunicorn's
-synchronous ones, each running one request at a time in its main thread, where :func:`collabkg.engine.within`
+synchronous ones, each running one request at a time in its main thread, where :func:`collabkg.store.sandbox.within`
 can stop a query with an alarm signal. Should a query ever hang where no signal reaches (inside a C
 extension), gunicorn's own worker timeout, set a little above the query time limit, kills the worker and
 starts a fresh one.

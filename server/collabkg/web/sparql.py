@@ -1,7 +1,7 @@
 """The SPARQL 1.1 endpoint: ``/sparql`` (the W3C SPARQL 1.1 Protocol's query operation, read-only) and
 ``/healthz``.
 
-Requests are read here (:func:`read_operation`), queries run through :mod:`collabkg.engine` (safe, limited),
+Requests are read here (:func:`read_operation`), queries run through :mod:`collabkg.store` (safe, limited),
 results are written through :mod:`collabkg.formats`; :func:`answer` ties the three together and is what other
 views with query results (canned queries, pages) call too. Every error becomes its HTTP status in one place,
 :func:`_error_response`, as plain text with the reason.
@@ -42,14 +42,8 @@ from ..formats import (
 )
 from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
 from ..store import Store, StoreUnavailable
-from ..store.engine import (
-    DatasetSelection,
-    PreparedQuery,
-    QueryError,
-    TimeLimitExceeded,
-    prepare,
-    within,
-)
+from ..store.query import DatasetSelection, PreparedQuery, QueryError, TimeLimitExceeded, prepare
+from ..store.sandbox import within
 from .cache import CachedAnswer, ResultCache, etag_of
 
 bp = Blueprint("sparql", __name__)

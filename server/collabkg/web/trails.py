@@ -14,7 +14,7 @@ from .. import formats
 from ..evidence.citations import trail_sources
 from ..evidence.trails import KINDS, load_trail_query, read_trail, trail_graph
 from ..namespaces import ID
-from ..store import engine
+from ..store import sandbox
 from . import sparql
 from .canned import parsed_in
 from .citations import cite_trail
@@ -60,12 +60,12 @@ def show_trail(kind: str, slug: str) -> Response:
             )
         return graph
 
-    graph = engine.within(float(config["QUERY_TIMEOUT"]), trail_and_explanations)
+    graph = sandbox.within(float(config["QUERY_TIMEOUT"]), trail_and_explanations)
     if not graph:
         raise NotFound(f"The graph knows no {kind} {slug!r}.")
     if choice.format is formats.HTML:
         trail = read_trail(graph, iri)
-        sources = engine.within(
+        sources = sandbox.within(
             float(config["QUERY_TIMEOUT"]),
             lambda deadline: trail_sources(
                 current_app.extensions["collabkg.sources"],
