@@ -23,6 +23,7 @@ import pytest
 from collabkg.namespaces import PREFIXES
 from collabkg.store import DatasetSource
 from collabkg.web import create_app
+from collabkg.web.context import Service
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from rdflib import RDF, Dataset, Graph, URIRef
@@ -87,7 +88,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 def dataset_snapshot(app: Flask) -> set[tuple[Any, ...]]:
     """Every quad the app serves: compare before and after to prove requests changed nothing."""
-    return set(app.extensions["collabkg.store"].dataset.quads((None, None, None, None)))
+    return set(Service.of(app).store.dataset.quads((None, None, None, None)))
 
 
 def parse_rdf(data: bytes | str, rdflib_format: str) -> Graph:
@@ -185,14 +186,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def built_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's real graph, built once per session into a temporary folder (never into build/)."""
     from collabkg.build import build
-    from collabkg.paths import ProjectPaths
+    from collabkg.paths import project_paths
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("COLLABKG_BUILD_DIR", str(tmp_path_factory.mktemp("build")))
-    try:
-        return build(ProjectPaths(ROOT), log=lambda line: None).dataset_file
-    finally:
-        mp.undo()
+    paths = project_paths(ROOT, tmp_path_factory.mktemp("build"))
+    return build(paths, log=lambda line: None).dataset_file
 
 
 @pytest.fixture(scope="session")

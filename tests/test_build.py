@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg.build import BuildError, ValidationFailed, build, load_built, parse_turtle
+from collabkg.build import BuildError, ValidationFailed, build, parse_turtle
 from collabkg.cli import main
 from collabkg.namespaces import (
     CITO,
@@ -22,7 +22,8 @@ from collabkg.namespaces import (
     WD,
     data_graph,
 )
-from collabkg.paths import ProjectPaths
+from collabkg.paths import ProjectPaths, project_paths
+from collabkg.store import BuildUnavailable, open_built
 from conftest import TURTLE_PREFIXES
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
@@ -127,12 +128,6 @@ study:q a ck:Review .
 )
 
 
-@pytest.fixture(autouse=True)
-def _build_dir_in_tree(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every tree builds into its own build/ folder, whatever the environment says."""
-    monkeypatch.delenv("COLLABKG_BUILD_DIR", raising=False)
-
-
 def make_tree(root: Path, **extra_data: str) -> ProjectPaths:
     """A tree with the real ontology, the shapes and check above, the review and countries, ``extra_data``."""
     (root / "ontology").mkdir(parents=True)
@@ -143,7 +138,7 @@ def make_tree(root: Path, **extra_data: str) -> ProjectPaths:
     (root / "data").mkdir()
     for name, text in {"review-r": REVIEW, "countries": COUNTRIES, **extra_data}.items():
         (root / "data" / f"{name}.ttl").write_text(text, encoding="utf-8")
-    return ProjectPaths(root)
+    return project_paths(root, root / "build")  # its own build/ folder, whatever the environment says
 
 
 def load(paths: ProjectPaths) -> Dataset:
@@ -198,7 +193,7 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
     }
     assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
     assert set(manifest["timings"]) == {"parse", "validate", "reason", "explain", "write", "total"}
-    assert {"collabkg", "rdflib", "owlrl", "pyshacl", "pipeline_sha256"} <= set(manifest["code"])
+    assert {"rdflib", "owlrl", "pyshacl", "pyoxigraph", "code_sha256"} <= set(manifest["code"])
 
 
 def test_inferred_graph_holds_nothing_asserted_and_no_noise(built: ProjectPaths, inferred: Graph) -> None:
@@ -311,9 +306,8 @@ def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
         build(paths)
     assert_no_output(paths)
     # and nothing serves the old graph in the meantime
-    with pytest.raises(BuildError):
-        load_built(paths.root)
-    assert_no_output(paths)
+    with pytest.raises(BuildUnavailable, match="nothing to serve"):
+        open_built(paths)
 
 
 def test_violations_of_shapes_and_checks_fail_with_a_sorted_readable_list_and_write_nothing(
@@ -410,27 +404,30 @@ def test_a_served_query_that_does_not_parse_fails_the_build_naming_it(tmp_path: 
         build(paths)
     assert_no_output(paths)
     broken.write_text("#+ summary: fixed\nSELECT ?s WHERE { ?s ?p ?o }\n", encoding="utf-8")
-    assert len(build(paths).parsed_queries) == 1
+    build(paths)
+    assert len(json.loads(paths.manifest_file.read_text())["parsed_queries"]) == 1
 
 
 # --- rebuild only when an input changed ---------------------------------------------------------------------
 
 
-def test_load_built_rebuilds_only_when_an_input_changed(tmp_path: Path) -> None:
+def test_a_build_runs_again_only_when_an_input_changed(tmp_path: Path) -> None:
     paths = make_tree(tmp_path)
 
-    assert [source.path for source in load_built(tmp_path)[0].sources] == [paths.dataset_file]
+    assert build(paths).rebuilt
     first = (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns)
 
     # same content: no rebuild, even when a file is touched
     os.utime(paths.data_dir / "review-r.ttl")
-    load_built(tmp_path)
+    assert not build(paths).rebuilt
     assert (paths.manifest_file.read_text(), paths.dataset_file.stat().st_mtime_ns) == first
 
-    # new content: rebuilt, and the new triple is served
+    # new content: stale, so it is not served, and a build runs again and the new triple is in it
     with open(paths.data_dir / "review-r.ttl", "a", encoding="utf-8") as data:
         data.write('model:d skos:altLabel "info exchange" .\n')
-    load_built(tmp_path)
+    with pytest.raises(BuildUnavailable, match=r"stale \(data/review-r\.ttl changed\)"):
+        open_built(paths)
+    assert build(paths).rebuilt
     manifest = json.loads(paths.manifest_file.read_text())
     assert manifest["inputs"] != json.loads(first[0])["inputs"]
     assert manifest["inputs"]["data/review-r.ttl"] != json.loads(first[0])["inputs"]["data/review-r.ttl"]
@@ -442,7 +439,7 @@ def test_a_build_from_other_code_or_a_damaged_output_is_not_current(tmp_path: Pa
     assert build(paths).rebuilt
 
     manifest = json.loads(paths.manifest_file.read_text())
-    manifest["code"]["pipeline_sha256"] = "0" * 64
+    manifest["code"]["code_sha256"] = "0" * 64
     paths.manifest_file.write_text(json.dumps(manifest))
     assert build(paths).rebuilt
 

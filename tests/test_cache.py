@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from collabkg.web.cache import CachedAnswer, ResultCache
+from collabkg.web.context import Service
 from collabkg.web.sparql import _prepare_text
 from conftest import EX, ROOT
 from flask import Flask
@@ -21,7 +22,7 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?
 
 
 def _cache(app: Flask) -> ResultCache:
-    return app.extensions["collabkg.cache"]
+    return Service.of(app).cache
 
 
 def _get(client: FlaskClient, query: str, accept: str = JSON, **headers: str):

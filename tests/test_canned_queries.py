@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 from collabkg.cli import main
 from collabkg.queryfiles import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
-from collabkg.store import DatasetSource
+from collabkg.store import DatasetSource, LocalStore
 from collabkg.store.rewrite import bound_text
 from collabkg.web import create_app
+from collabkg.web.context import Service
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import RDFS, Dataset, Literal, URIRef
@@ -350,7 +351,7 @@ HOSTILE = [
 def test_injection_attempts_are_400_and_change_nothing(
     built_app: Flask, client: FlaskClient, value: str
 ) -> None:
-    dataset: Dataset = built_app.extensions["collabkg.store"].dataset
+    dataset: Dataset = Service.of(built_app).store.dataset
     before = len(dataset)
     answer_before = rows(client, "/queries/combining-models?model=partnership")
     response = client.get("/queries/combining-models", query_string={"model": value})
@@ -374,7 +375,10 @@ def test_a_string_parameter_is_data_not_syntax(tmp_path: Path) -> None:
     dataset.add((URIRef("urn:x"), RDFS.label, Literal(hostile)))
     dataset.add((URIRef("urn:y"), RDFS.label, Literal("other")))
     bindings = query.bindings({"label": hostile})
-    assert [row.s for row in query.run(dataset, bindings, limit=10).result] == [URIRef("urn:x")]
+    store = LocalStore(dataset=dataset, version="test")
+    assert [row.s for row in store.evaluate(query.prepared, init_bindings=bindings, limit=10).result] == [
+        URIRef("urn:x")
+    ]
     assert [row.s for row in dataset.query(bound_text(query.prepared, bindings))] == [URIRef("urn:x")]
     assert len(dataset) == 2
 
@@ -472,11 +476,11 @@ def test_the_text_sent_elsewhere_gives_the_same_answer_as_bound_variables(
 ) -> None:
     """What ``--endpoint`` and ``serve --store`` send (terms in place of the variables) answers as the
     pre-bound query does."""
-    query = built_app.extensions["collabkg.canned"][name]
-    dataset = built_app.extensions["collabkg.store"].dataset
+    query = Service.of(built_app).queries.canned[name]
+    store = Service.of(built_app).store
     bindings = query.bindings(args)
-    bound = query.run(dataset, bindings, limit=100_000).result
-    sent = dataset.query(bound_text(query.prepared, bindings))
+    bound = store.evaluate(query.prepared, init_bindings=bindings, limit=100_000).result
+    sent = store.dataset.query(bound_text(query.prepared, bindings))
     assert len(bound) > 0
     assert sorted(map(tuple, bound)) == sorted(map(tuple, sent))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from collabkg.web.context import Service
 from flask import Flask
 from rdflib import Dataset, URIRef
 
@@ -20,7 +21,7 @@ MODEL = "https://w3id.org/collabkg/id/model/"
 @pytest.fixture
 def graph(built_app: Flask) -> Dataset:
     """The real project's build, as the server holds it (the session's app, conftest)."""
-    return built_app.extensions["collabkg.store"].dataset
+    return Service.of(built_app).store.dataset
 
 
 def ask(graph: Dataset, name: str) -> bool:

@@ -37,6 +37,7 @@ from collabkg.namespaces import GRAPH
 from collabkg.queryfiles import load_queries
 from collabkg.store.remote import RemoteStore
 from collabkg.web import create_app
+from collabkg.web.context import Service
 from conftest import ROOT, Virtuoso, free_port, run_virtuoso, serve_graphs
 from flask import Flask
 from flask.testing import FlaskClient
@@ -184,8 +185,8 @@ def test_publish_puts_every_graph_in_whole_by_update_then_by_graph_store(
     assert "share blank nodes" in by_graph_store.stderr
     assert f"{GRAPH['countries']}: 43 triples (graph store)" in by_graph_store.stderr, by_graph_store.stderr
     assert f"{GRAPH['inferred']}:" in by_graph_store.stderr
-    local_store = built_app.extensions["collabkg.store"]
-    store: RemoteStore = remote_app.extensions["collabkg.store"]
+    local_store = Service.of(built_app).store
+    store: RemoteStore = Service.of(remote_app).store
     # Publishing twice replaced each graph: same sizes, not doubled; Virtuoso's own graphs are not served.
     assert store.graph_sizes() == local_store.graph_sizes()
     assert store.union_size() == local_store.union_size()
@@ -212,7 +213,7 @@ def test_publish_via_update_keeps_blank_nodes_whole(
     """Chunks of SPARQL Update never split a blank node's triples, so the graphs come out isomorphic."""
     assert _publish(built_dataset, "--to", virtuoso.sparql).returncode == 0
     app = create_app({"TESTING": True, "PROJECT_ROOT": str(ROOT), "STORE_URL": virtuoso.sparql})
-    store, local_store = app.extensions["collabkg.store"], built_app.extensions["collabkg.store"]
+    store, local_store = Service.of(app).store, Service.of(built_app).store
     for name in (GRAPH["ontology"], GRAPH["andersson-2011"], GRAPH["cameron-2000"]):
         assert any(isinstance(t, BNode) for triple in local_store.graph(name) for t in triple), name
         assert _same_graph(store.graph(name), local_store.graph(name)), name

@@ -20,6 +20,7 @@ import pytest
 from collabkg.store.evaluate import DatasetWindow
 from collabkg.store.query import AccessRefused, DatasetSelection, TimeLimitExceeded
 from collabkg.store.sandbox import within
+from collabkg.web.context import Service
 from conftest import dataset_snapshot
 from flask import Flask
 from flask.testing import FlaskClient
@@ -176,7 +177,7 @@ def test_guard_refuses_starting_programs_while_a_query_runs() -> None:
 
 def test_the_window_refuses_writes(app: Flask) -> None:
     before = dataset_snapshot(app)
-    window = DatasetWindow(app.extensions["collabkg.store"].dataset.store, DatasetSelection(), float("inf"))
+    window = DatasetWindow(Service.of(app).store.dataset.store, DatasetSelection(), float("inf"))
     with pytest.raises(PermissionError):
         window.graph().add((URIRef("http://example.org/x"), URIRef("http://example.org/y"), Literal(1)))
     with pytest.raises(PermissionError):

@@ -12,17 +12,18 @@ from collections import OrderedDict
 from pathlib import Path
 
 import pytest
-from collabkg.build import load_built
+from collabkg.paths import project_paths
 from collabkg.queryfiles import QueryFileError
-from collabkg.store import DatasetSource, Store, load_snapshot, load_store
+from collabkg.store import DatasetSource, Store, load_snapshot, load_store, open_built
 from collabkg.web import create_app
+from collabkg.web.context import Service
 from conftest import ROOT
 from rdflib import BNode, Literal, URIRef
 
 
 @pytest.fixture
 def build_copy(built_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the session's current build folder, which ``load_built(ROOT)`` then serves."""
+    """A copy of the session's current build folder, which the project's paths then name."""
     copy = tmp_path / "build"
     shutil.copytree(built_dataset.parent, copy)
     monkeypatch.setenv("COLLABKG_BUILD_DIR", str(copy))
@@ -42,7 +43,7 @@ def test_create_app_leaves_the_vocabulary_page_and_void_counts_to_their_first_re
     built_dataset: Path,
 ) -> None:
     app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
-    state = app.extensions["collabkg.pages"]
+    state = Service.of(app)
     assert "vocab_html" not in vars(state) and "statistics" not in vars(state)
     client = app.test_client()
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
@@ -76,7 +77,7 @@ def test_a_snapshot_that_is_not_the_recorded_one_is_refused_and_the_trig_served(
     parsed.dataset.graph(forged).add((forged, forged, Literal("not built")))
     snapshot_file.write_bytes(pickle.dumps(parsed.dataset.store))
     assert load_snapshot(snapshot_file, recorded, [DatasetSource(build_copy / "collabkg.trig")]) is None
-    served, _ = load_built(ROOT)
+    served, _ = open_built(project_paths(ROOT))
     assert forged not in served.graph_names()
     assert len(served) == len(parsed) - 1
 
@@ -105,8 +106,8 @@ def test_queries_the_build_parsed_are_parsed_on_first_use_and_others_at_start(
     """The build vouches for the exact texts it parsed; a query changed since is parsed at start, and a broken
     one stops it, naming the file."""
     app = create_app({"PROJECT_ROOT": str(ROOT)})
-    models = app.extensions["collabkg.canned"]["models"]
-    trail = app.extensions["collabkg.trail"]
+    models = Service.of(app).queries.canned["models"]
+    trail = Service.of(app).queries.trail
     assert "prepared" not in vars(models) and "prepared" not in vars(trail)
     response = app.test_client().get("/queries/models", headers={"Accept": "application/sparql-results+json"})
     assert response.status_code == 200 and json.loads(response.data)["results"]["bindings"]
@@ -119,8 +120,8 @@ def test_queries_the_build_parsed_are_parsed_on_first_use_and_others_at_start(
         changed.read_text(encoding="utf-8") + "\n# changed after the build\n", encoding="utf-8"
     )
     app = create_app({"PROJECT_ROOT": str(ROOT), "CANNED_QUERIES_DIR": str(queries)})
-    assert "prepared" in vars(app.extensions["collabkg.canned"]["models"])
-    assert "prepared" not in vars(app.extensions["collabkg.canned"]["determinants"])
+    assert "prepared" in vars(Service.of(app).queries.canned["models"])
+    assert "prepared" not in vars(Service.of(app).queries.canned["determinants"])
 
     changed.write_text(changed.read_text(encoding="utf-8").replace("WHERE", "WHER", 1), encoding="utf-8")
     with pytest.raises(QueryFileError, match=re.escape(str(changed))):

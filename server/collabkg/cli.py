@@ -7,15 +7,35 @@ Exit codes (as pySHACL's): 0 success; 1 the data does not conform (SHACL violati
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
-from rdflib import URIRef
+from rdflib import RDF, URIRef
 
-from .build import BuildError, ValidationFailed, build, load_built
-from .formats import serialize
-from .paths import project_paths
-from .store import DatasetLoadError, DatasetSource, LocalStore, StoreUnavailable, load_store
+from .build import BuildError, ValidationFailed, build
+from .evidence.citations import REVIEW_KIND, find_sources
+from .evidence.explanations import format_explanation, read_explanation
+from .evidence.exports import EXPORTS
+from .evidence.trails import KINDS, format_trail, read_trail, trail_graph
+from .formats import GRAPH_FORMATS, serialize, serialize_graph
+from .namespaces import CK, ID, statement_iri
+from .paths import ProjectPaths, project_paths
+from .publish import Credentials, PublishError, publish
+from .queryfiles import Param, ParameterError, QueryFileError, ServedQueries, load_queries
+from .store import (
+    BuildUnavailable,
+    DatasetLoadError,
+    DatasetSource,
+    Store,
+    StoreUnavailable,
+    load_store,
+    open_built,
+)
+from .store.remote import output_formats, send_query
+from .store.rewrite import bound_text
+from .web.serving import serve
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -26,7 +46,7 @@ _NO_LIMIT = sys.maxsize - 1
 class _Group(click.Group):
     """Exit 2 (not click's default 1) on usage errors, so 1 always means 'does not conform'."""
 
-    def main(self, *args, **kwargs):  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort:
@@ -53,7 +73,7 @@ def main(ctx: click.Context, root: Path | None) -> None:
 @main.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even when the inputs have not changed.")
 @click.pass_obj
-def build_cmd(paths, force: bool) -> None:
+def build_cmd(paths: ProjectPaths, force: bool) -> None:
     """Parse, validate (SHACL), reason (OWL 2 RL) and write the dataset.
 
     Reads ontology/collabkg.ttl, ontology/shapes.ttl and data/*.ttl; writes build/collabkg.trig with one named
@@ -61,13 +81,9 @@ def build_cmd(paths, force: bool) -> None:
     when a file does not parse or the data violates a shape.
     """
     try:
-        build(paths, force=force, log=lambda line: click.echo(line, err=True))
-    except ValidationFailed as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(EXIT_NONCONFORMANT)
+        build(paths, force=force, log=_stderr)
     except BuildError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        _fail_build(exc)
 
 
 @main.command("serve")
@@ -100,15 +116,20 @@ def build_cmd(paths, force: bool) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds a query may run (default 10).")
 @click.pass_obj
 def serve_cmd(
-    paths, host: str, port: int, workers: int, datasets, graphs, store_url: str | None, timeout: float | None
+    paths: ProjectPaths,
+    host: str,
+    port: int,
+    workers: int,
+    datasets: tuple[Path, ...],
+    graphs: tuple[tuple[str, Path], ...],
+    store_url: str | None,
+    timeout: float | None,
 ) -> None:
     """Serve the graph over HTTP: SPARQL 1.1 endpoint at /sparql, read-only.
 
     Runs a production WSGI server (gunicorn). Without --dataset/--graph/--store it serves the build output,
-    building first when an input changed.
+    building first when an input changed (each stage is shown as it runs).
     """
-    from .web.serving import serve
-
     sources = [DatasetSource(p) for p in datasets] + [DatasetSource(p, URIRef(iri)) for iri, p in graphs]
     if store_url and sources:
         raise click.UsageError("--store serves the store's data: it does not go with --dataset or --graph")
@@ -119,14 +140,12 @@ def serve_cmd(
         config["STORE_URL"] = store_url
     if timeout is not None:
         config["QUERY_TIMEOUT"] = timeout
+    if not sources and not store_url:
+        _build(paths, log=_stderr)
     try:
         serve(config, host=host, port=port, workers=workers)
-    except BuildError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
-    except (DatasetLoadError, StoreUnavailable) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+    except (DatasetLoadError, StoreUnavailable, QueryFileError) as exc:
+        _fail(exc)
 
 
 @main.command("publish")
@@ -158,23 +177,25 @@ def serve_cmd(
 )
 @click.pass_obj
 def publish_cmd(
-    paths, endpoint: str, graph_store: str | None, datasets, user: str | None, password: str | None
+    paths: ProjectPaths,
+    endpoint: str,
+    graph_store: str | None,
+    datasets: tuple[Path, ...],
+    user: str | None,
+    password: str | None,
 ) -> None:
     """Load the built dataset (or --dataset files), each named graph whole, into a SPARQL 1.1 store.
 
     Each graph replaces the store's graph of the same name; the store's other graphs are left alone. Builds
     first when an input changed.
     """
-    from .publish import Credentials, PublishError, publish
-
     if (user is None) != (password is None):
         raise click.UsageError("give both --user and --password, or neither")
     credentials = None if user is None or password is None else Credentials(user, password)
     try:
         store = load_store([DatasetSource(p) for p in datasets]) if datasets else _built_store(paths)
     except DatasetLoadError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        _fail(exc)
     try:
         published = publish(
             store.export(),
@@ -184,19 +205,44 @@ def publish_cmd(
             log=lambda line: click.echo(line, err=True),
         )
     except (PublishError, StoreUnavailable) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        _fail(exc)
     total = sum(graph.triples for graph in published)
     click.echo(f"published {len(published)} graphs, {total} triples, to {endpoint}", err=True)
 
 
-def _built_store(paths) -> LocalStore:
-    """The local build, loaded as the server loads it (built first when stale); failing, exit 1 or 2."""
+def _stderr(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """Say what went wrong, in one line, and exit 2."""
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _fail_build(exc: BuildError) -> NoReturn:
+    """A build that failed: its violations (exit 1), or its error (exit 2)."""
+    if isinstance(exc, ValidationFailed):
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_NONCONFORMANT)
+    _fail(exc)
+
+
+def _build(paths: ProjectPaths, log: Callable[[str], None] = lambda line: None) -> None:
+    """Build the project's output if an input changed; a failed build ends the command (exit 1 or 2)."""
     try:
-        return load_built(paths.root)[0]
+        build(paths, log=log)
     except BuildError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+        _fail_build(exc)
+
+
+def _built_store(paths: ProjectPaths) -> Store:
+    """The local build, opened as the server opens it, built first when an input changed."""
+    _build(paths)
+    try:
+        return open_built(paths)[0]
+    except BuildUnavailable as exc:
+        _fail(exc)
 
 
 @main.command("query")
@@ -215,17 +261,13 @@ def _built_store(paths) -> LocalStore:
 )
 @click.pass_obj
 def query_cmd(
-    paths, name: str, params: tuple[str, ...], endpoint: str | None, format_name: str | None
+    paths: ProjectPaths, name: str, params: tuple[str, ...], endpoint: str | None, format_name: str | None
 ) -> None:
     """Run the canned query NAME (a file of queries/, without .rq) and print its result.
 
     Locally it answers from the build output (building first when an input changed); with --endpoint, from any
     SPARQL endpoint holding the graph (the same query, each parameter's term in place of its variable).
     """
-    from .queryfiles import ParameterError, QueryFileError, load_queries
-    from .store.remote import output_formats, send_query
-    from .store.rewrite import bound_text
-
     try:
         query = load_queries(paths.queries_dir).get(name)
     except QueryFileError as exc:
@@ -254,8 +296,8 @@ def query_cmd(
         except Exception as exc:  # SPARQLWrapper and urllib raise many types; all mean "the endpoint failed"
             raise click.ClickException(f"{endpoint}: {exc}") from exc
     else:
-        store = _built_store(paths)
-        data = serialize(query.run(store.dataset, bindings, limit=_NO_LIMIT).result, fmt)
+        answer = _built_store(paths).evaluate(query.prepared, init_bindings=bindings, limit=_NO_LIMIT)
+        data = serialize(answer.result, fmt)
     click.echo(data.decode("utf-8"), nl=False)
 
 
@@ -265,16 +307,12 @@ def query_cmd(
     "--format", "format_name", default="text", help="text (default), or an RDF format: ttl, jsonld, nt..."
 )
 @click.pass_obj
-def trail_cmd(paths, resource: str, format_name: str) -> None:
+def trail_cmd(paths: ProjectPaths, resource: str, format_name: str) -> None:
     """Print the evidence trail of a finding, claim, model or determinant (e.g. model:partnership).
 
     The trail runs from the statement to the claims of the sources (section, quote), the references they cite,
     the review (authors, year, title, journal, identifiers) and the countries it covers.
     """
-    from .evidence.trails import KINDS, format_trail, load_trail_query, read_trail, trail_graph
-    from .formats import GRAPH_FORMATS, serialize_graph
-    from .namespaces import ID
-
     kind, _, slug = resource.partition(":")
     if kind not in KINDS or not slug:
         raise click.BadParameter(
@@ -285,7 +323,7 @@ def trail_cmd(paths, resource: str, format_name: str) -> None:
         raise click.BadParameter(
             f"text, or one of {', '.join(f.name for f in GRAPH_FORMATS)}", param_hint="--format"
         )
-    query = load_trail_query(paths.queries_dir)
+    query = _served_queries(paths).trail
     store = _built_store(paths)
     iri = ID[f"{kind}/{slug}"]
     graph = trail_graph(query, store, iri, limit=_NO_LIMIT, deadline=float("inf"))
@@ -302,18 +340,12 @@ def trail_cmd(paths, resource: str, format_name: str) -> None:
 @click.argument("predicate")
 @click.argument("object_", metavar="OBJECT")
 @click.pass_obj
-def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
+def explain_cmd(paths: ProjectPaths, subject: str, predicate: str, object_: str) -> None:
     """Print why an inferred triple holds: its rule and premises, down to asserted triples and their claims.
 
     Each term is a prefixed name or a full IRI, e.g. model:co-location ck:combinesWith model:partnership;
     the predicate may be "a" (rdf:type), as in Turtle.
     """
-    from rdflib import RDF
-
-    from .evidence.explanations import format_explanation, read_explanation
-    from .namespaces import CK, statement_iri
-    from .queryfiles import Param, ParameterError
-
     terms = []
     for name, value in (("SUBJECT", subject), ("PREDICATE", predicate), ("OBJECT", object_)):
         if name == "PREDICATE" and value == "a":
@@ -323,7 +355,7 @@ def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
             terms.append(Param(f"_{name.lower()}", "iri", None, False, None, "").parse(value))
         except ParameterError as exc:
             raise click.BadParameter(str(exc).partition(": ")[2], param_hint=name) from exc
-    dataset = _built_store(paths).dataset
+    dataset = _built_store(paths).export()
     node = statement_iri((terms[0], terms[1], terms[2]))
     if (node, RDF.type, CK.Inference) not in dataset:
         raise click.ClickException(f"{subject} {predicate} {object_} is not a triple of the inferred graph")
@@ -336,15 +368,11 @@ def explain_cmd(paths, subject: str, predicate: str, object_: str) -> None:
     "--format", "format_name", default="apa", show_default=True, help="apa, bibtex, ris or csl-json."
 )
 @click.pass_obj
-def cite_cmd(paths, resource: str, format_name: str) -> None:
+def cite_cmd(paths: ProjectPaths, resource: str, format_name: str) -> None:
     """Print the sources of a trail (e.g. model:partnership), or a review (study:andersson-2011), for citing.
 
     A trail's sources are its reviews, and the references its claims cite where the graph describes them.
     """
-    from .evidence.citations import REVIEW_KIND, find_sources, load_sources_query
-    from .evidence.exports import EXPORTS
-    from .evidence.trails import KINDS, load_trail_query
-
     kind, _, slug = resource.partition(":")
     if kind not in (*KINDS, REVIEW_KIND) or not slug:
         raise click.BadParameter(
@@ -353,11 +381,19 @@ def cite_cmd(paths, resource: str, format_name: str) -> None:
     export = next((e for e in EXPORTS if e.format.matches(format_name)), None)
     if export is None:
         raise click.BadParameter(f"one of {', '.join(e.format.name for e in EXPORTS)}", param_hint="--format")
-    trail_query, sources_query = load_trail_query(paths.queries_dir), load_sources_query(paths.queries_dir)
+    queries = _served_queries(paths)
     store = _built_store(paths)
     sources = find_sources(
-        trail_query, sources_query, store, kind, slug, limit=_NO_LIMIT, deadline=float("inf")
+        queries.trail, queries.sources, store, kind, slug, limit=_NO_LIMIT, deadline=float("inf")
     )
     if sources is None:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")
     click.echo(export.write([source.csl for source in sources]), nl=False)
+
+
+def _served_queries(paths: ProjectPaths) -> ServedQueries:
+    """The service's queries of the project (``queries/``); a malformed file ends the command (exit 2)."""
+    try:
+        return ServedQueries.load(paths.queries_dir)
+    except QueryFileError as exc:
+        _fail(exc)

@@ -3,6 +3,8 @@
 The graph's sources (``ontology/``, ``data/``, ``queries/``) are files of the repository, not of the Python
 package: people extend the graph by editing them. ``COLLABKG_ROOT`` points elsewhere (a checkout with your own
 reviews added); by default it is the source tree this package was installed from (``pip install -e .``).
+``COLLABKG_BUILD_DIR`` moves the build output away from ``build/``. Both are read once, by
+:func:`project_paths`, when the paths are made.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ProjectPaths:
-    """The folders of one collabkg project tree."""
+    """The folders of one collabkg project tree, and the folder its build output goes to."""
 
     root: Path
+    build_dir: Path
 
     @property
     def ontology_dir(self) -> Path:
@@ -39,17 +42,13 @@ class ProjectPaths:
         return self.root / "queries"
 
     @property
-    def build_dir(self) -> Path:
-        return Path(os.environ.get("COLLABKG_BUILD_DIR", self.root / "build"))
-
-    @property
     def dataset_file(self) -> Path:
         """The build's output: every named graph in TriG."""
         return self.build_dir / "collabkg.trig"
 
     @property
     def snapshot_file(self) -> Path:
-        """The dataset as the server holds it in memory, pickled, for a fast start (see ``store.snapshot``)."""
+        """The dataset as the server holds it in memory, pickled, for a fast start (see ``store.local``)."""
         return self.build_dir / "collabkg.store.pickle"
 
     @property
@@ -61,6 +60,10 @@ class ProjectPaths:
         """Every Turtle file of ``data/``, in a stable order."""
         return sorted(self.data_dir.glob("*.ttl"))
 
+    def query_files(self) -> list[Path]:
+        """Every query file of ``queries/`` and its folders, in a stable order."""
+        return sorted(self.queries_dir.rglob("*.rq"))
+
 
 def default_root() -> Path:
     """The project tree: ``$COLLABKG_ROOT``, else the checkout that holds this package."""
@@ -70,5 +73,11 @@ def default_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def project_paths(root: Path | None = None) -> ProjectPaths:
-    return ProjectPaths(root.resolve() if root else default_root())
+def project_paths(root: Path | None = None, build_dir: Path | None = None) -> ProjectPaths:
+    """The paths of the project at ``root`` (default :func:`default_root`), its output in ``build_dir``
+    (default ``$COLLABKG_BUILD_DIR``, else ``build/`` in the project)."""
+    resolved = root.resolve() if root else default_root()
+    if build_dir is None:
+        env = os.environ.get("COLLABKG_BUILD_DIR")
+        build_dir = Path(env) if env else resolved / "build"
+    return ProjectPaths(resolved, build_dir.resolve())

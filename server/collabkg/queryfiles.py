@@ -29,17 +29,17 @@ from functools import cached_property
 from pathlib import Path
 
 import rdflib
-from rdflib import XSD, Dataset, Literal, URIRef
+from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
 from .namespaces import ID, PREFIXES
-from .store.evaluate import evaluate
-from .store.query import Answer, PreparedQuery, QueryError, prepare
+from .store.query import PreparedQuery, QueryError, prepare
 
 __all__ = [
     "CannedQuery",
     "ParameterError",
     "QueryFileError",
+    "ServedQueries",
     "load_queries",
     "parse_query_file",
     "query_digests",
@@ -198,10 +198,6 @@ class CannedQuery:
             bound[param.variable] = param.parse(raw)
         return bound
 
-    def run(self, dataset: Dataset, bindings: Mapping[str, Node], *, limit: int) -> Answer:
-        """Evaluate on a local dataset (the command line's; the server goes through :func:`sparql.answer`)."""
-        return evaluate(dataset, self.prepared, init_bindings=bindings, limit=limit)
-
     def describe(self) -> dict[str, object]:
         """The query as the listing shows it."""
         return {
@@ -330,13 +326,14 @@ def load_queries(folder: Path, *, parsed: Container[str] = frozenset()) -> dict[
     return {path.stem: parse_query_file(path, parsed=parsed) for path in sorted(folder.glob("*.rq"))}
 
 
-#: The folders of ``queries/`` whose files the server loads (``checks/`` is the build's own).
-SERVED_QUERY_FOLDERS = ("", "pages", "trail")
-
-
 def query_digest(text: str) -> str:
     """What identifies a query text as parsed: the text and the rdflib version that parsed it."""
     return hashlib.sha256(f"rdflib {rdflib.__version__}\0{text}".encode()).hexdigest()
+
+
+#: The folders of ``queries/`` whose files the server loads (:class:`ServedQueries`; ``checks/`` is the
+#: build's own, ``remote/`` a remote store's).
+SERVED_QUERY_FOLDERS = ("", "pages", "trail")
 
 
 def query_digests(queries_dir: Path) -> list[str]:
@@ -344,8 +341,38 @@ def query_digests(queries_dir: Path) -> list[str]:
 
     :raises QueryFileError: some file is malformed: the build fails, naming it.
     """
-    digests = []
-    for folder in SERVED_QUERY_FOLDERS:
-        for query in load_queries(queries_dir / folder).values():
-            digests.append(query_digest(query.text))
-    return sorted(digests)
+    return sorted(
+        query_digest(query.text)
+        for folder in SERVED_QUERY_FOLDERS
+        for query in load_queries(queries_dir / folder).values()
+    )
+
+
+@dataclass(frozen=True)
+class ServedQueries:
+    """Every query the app runs, each read and checked once at start (a broken file stops the start)."""
+
+    #: ``queries/*.rq``: the canned queries, by name.
+    canned: dict[str, CannedQuery]
+    #: ``queries/pages/*.rq``: what the pages ask, by name.
+    pages: dict[str, CannedQuery]
+    #: ``queries/trail/``: the trail of a resource, the explanations of its inferred statements, and the
+    #: sources to cite.
+    trail: CannedQuery
+    explanations: CannedQuery
+    sources: CannedQuery
+
+    @classmethod
+    def load(cls, folder: Path, *, parsed: Container[str] = frozenset()) -> ServedQueries:
+        """:raises collabkg.queryfiles.QueryFileError: a file is missing or malformed.
+
+        :param parsed: digests of the texts the build parsed: those are parsed on first use.
+        """
+        trail = folder / "trail"
+        return cls(
+            canned=load_queries(folder, parsed=parsed),
+            pages=load_queries(folder / "pages", parsed=parsed),
+            trail=parse_query_file(trail / "trail.rq", parsed=parsed),
+            explanations=parse_query_file(trail / "explanations.rq", parsed=parsed),
+            sources=parse_query_file(trail / "sources.rq", parsed=parsed),
+        )

@@ -5,7 +5,6 @@ from .pipeline import (
     BuildResult,
     ValidationFailed,
     build,
-    load_built,
     parse_turtle,
     write_dataset,
 )
@@ -15,7 +14,6 @@ __all__ = [
     "BuildResult",
     "ValidationFailed",
     "build",
-    "load_built",
     "parse_turtle",
     "write_dataset",
 ]

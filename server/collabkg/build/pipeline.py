@@ -10,19 +10,16 @@ The pipeline, one function per stage::
     write      build/collabkg.trig, then build/manifest.json            (write_dataset)
 
 ``collabkg.trig`` holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``),
-``graph/inferred`` and ``graph/explanations``. ``manifest.json`` records the sha256 of every input and of the
-pipeline code, so a build is *current* exactly when its manifest matches the inputs and the dataset file it
-names; :func:`load_built` serves nothing else. The manifest is written last and removed first, so an
-interrupted or failed build never leaves an output that looks current, and a failed build removes the older
-dataset too rather than leave it standing next to inputs it was not built from.
+``graph/inferred`` and ``graph/explanations``. ``manifest.json`` records the fingerprint of the inputs and the
+code (:mod:`collabkg.manifest`), so a build is *current* exactly when its manifest matches them and the dataset
+file it names; the server opens nothing else (:func:`collabkg.store.local.open_built`). The manifest is written
+last and removed first, so an interrupted or failed build never leaves an output that looks current, and a
+failed build removes the older dataset too rather than leave it standing next to inputs it was not built from.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import importlib.metadata
-import json
 import logging
 import os
 import re
@@ -39,10 +36,11 @@ from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
+from ..manifest import Manifest, fingerprint, freshness, input_files, sha256, show
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
-from ..paths import ProjectPaths, project_paths
+from ..paths import ProjectPaths
 from ..queryfiles import QueryFileError, query_digests
-from ..store import DatasetSource, LocalStore, load_snapshot, load_store, snapshot
+from ..store import DatasetSource, load_store, snapshot
 
 if TYPE_CHECKING:
     from .validation import Violation
@@ -52,25 +50,12 @@ __all__ = [
     "BuildResult",
     "ValidationFailed",
     "build",
-    "load_built",
     "parse_turtle",
     "write_dataset",
 ]
 
 _logger = logging.getLogger(__name__)
 
-#: Bump when the manifest's layout changes, so older manifests count as stale.
-MANIFEST_FORMAT = 2
-#: The modules whose code decides what the build writes: a change to any of them makes the output stale.
-_PIPELINE_MODULES = (
-    "build/pipeline.py",
-    "build/reasoning.py",
-    "build/explanations.py",
-    "build/validation.py",
-    "namespaces.py",
-    "store/base.py",
-    "store/local.py",
-)
 #: A data file's stem names its graph (``graph/<stem>``), so it must read well in an IRI.
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: rdflib's plain literals are RDF 1.1's xsd:string ones (:func:`parse_turtle`).
@@ -106,39 +91,10 @@ class BuildResult:
     #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write``, ``total``) of the build
     #: that wrote the output.
     timings: dict[str, float]
-    #: The sha256 of the snapshot written beside the dataset file (:attr:`ProjectPaths.snapshot_file`).
-    snapshot_sha256: str
-    #: Digests of the served query texts this build parsed (:func:`collabkg.queryfiles.query_digests`): the server
-    #: parses those on first use rather than at start.
-    parsed_queries: frozenset[str]
 
     @classmethod
-    def from_manifest(cls, paths: ProjectPaths, manifest: dict[str, Any], *, rebuilt: bool) -> BuildResult:
-        return cls(
-            paths.dataset_file,
-            paths.manifest_file,
-            rebuilt,
-            manifest["graphs"],
-            manifest["timings"],
-            manifest["output"]["snapshot_sha256"],
-            frozenset(manifest.get("parsed_queries", ())),
-        )
-
-
-def load_built(root: Path) -> tuple[LocalStore, BuildResult]:
-    """The built dataset of the project at ``root`` as the server serves it, built first if missing or stale,
-    and what the build says of it.
-
-    It comes from the build's snapshot when that is the one the manifest records (a fraction of a second), else
-    from parsing the TriG (seconds): both give the same dataset and version.
-
-    :raises BuildError: a rebuild was needed and failed.
-    """
-    paths = project_paths(root)
-    result = build(paths)
-    sources = [DatasetSource(paths.dataset_file)]
-    store = load_snapshot(paths.snapshot_file, result.snapshot_sha256, sources)
-    return (store if store is not None else load_store(sources)), result
+    def of(cls, paths: ProjectPaths, manifest: Manifest, *, rebuilt: bool) -> BuildResult:
+        return cls(paths.dataset_file, paths.manifest_file, rebuilt, manifest.graphs, manifest.timings)
 
 
 def build(
@@ -157,28 +113,25 @@ def build(
     try:
         paths.build_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BuildError(f"{_show(paths.build_dir, paths)}: {exc.strerror}") from exc
+        raise BuildError(f"{show(paths.build_dir, paths)}: {exc.strerror}") from exc
     with _lock(paths.build_dir):
         try:
             inputs = _read_inputs(paths)
-            fingerprint = _fingerprint(inputs, paths)
-            manifest = None if force else _current_manifest(paths, fingerprint)
-            if manifest is not None:
-                log(f"up to date: {_show(paths.dataset_file, paths)} (inputs unchanged; --force rebuilds)")
-                return BuildResult.from_manifest(paths, manifest, rebuilt=False)
+            status = freshness(paths, inputs)
+            if status.current and status.manifest is not None and not force:
+                log(f"up to date: {show(paths.dataset_file, paths)} (inputs unchanged; --force rebuilds)")
+                return BuildResult.of(paths, status.manifest, rebuilt=False)
             paths.manifest_file.unlink(missing_ok=True)
-            manifest = _run(paths, inputs, fingerprint, log)
+            manifest = _run(paths, inputs, log)
         except BaseException:
             paths.manifest_file.unlink(missing_ok=True)
             paths.dataset_file.unlink(missing_ok=True)
             paths.snapshot_file.unlink(missing_ok=True)
             raise
-        return BuildResult.from_manifest(paths, manifest, rebuilt=True)
+        return BuildResult.of(paths, manifest, rebuilt=True)
 
 
-def _run(
-    paths: ProjectPaths, inputs: dict[Path, bytes], fingerprint: dict[str, Any], log: Callable[[str], None]
-) -> dict[str, Any]:
+def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None]) -> Manifest:
     """The stages, timed and logged; returns the manifest written."""
     # Imported here, when a build runs: a server whose build is current starts without pySHACL and owlrl.
     from .explanations import explain, unexplained
@@ -191,13 +144,10 @@ def _run(
     asserted = Graph()  # the union of the data files, filled as they are parsed
     ontology = _parse(paths.ontology_file, inputs[paths.ontology_file], paths, terms)
     shapes = _parse(paths.shapes_file, inputs[paths.shapes_file], paths, terms)
-    data = {
-        file.stem: _parse(file, content, paths, terms, into=asserted)
-        for file, content in inputs.items()
-        if file.suffix == ".ttl" and file not in (paths.ontology_file, paths.shapes_file)
-    }
+    data = {file.stem: _parse(file, inputs[file], paths, terms, into=asserted) for file in paths.data_files()}
     checks = {
-        _show(file, paths): content.decode() for file, content in inputs.items() if file.suffix == ".rq"
+        show(file, paths): inputs[file].decode()
+        for file in sorted((paths.queries_dir / "checks").glob("*-violation.rq"))
     }
     mark = _lap(timings, "parse", mark)
     log(
@@ -245,25 +195,21 @@ def _run(
         INFERRED_GRAPH: inferred,
         EXPLANATIONS_GRAPH: explanations,
     }
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        **fingerprint,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "graphs": {str(name): len(graph) for name, graph in named.items()},
-        "output": {
-            "file": paths.dataset_file.name,
-            "sha256": write_dataset(paths.dataset_file, named),
-            "snapshot_sha256": _write_snapshot(paths),
-        },
-        "timings": timings,  # completed below, before the manifest is written
-        "parsed_queries": parsed_queries,
-    }
+    manifest = Manifest(
+        fingerprint=fingerprint(inputs, paths),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        graphs={str(name): len(graph) for name, graph in named.items()},
+        timings=timings,  # completed below, before the manifest is written
+        dataset_sha256=write_dataset(paths.dataset_file, named),
+        snapshot_sha256=_write_snapshot(paths),
+        parsed_queries=frozenset(parsed_queries),
+    )
     _lap(timings, "write", mark)
     _lap(timings, "total", started)
-    _write_atomically(paths.manifest_file, json.dumps(manifest, indent=2).encode() + b"\n")
+    _write_atomically(paths.manifest_file, manifest.to_json(paths))
     log(
-        f"write     {timings['write']:6.2f}s  {_show(paths.dataset_file, paths)}: {len(named)} graphs, "
-        f"{sum(manifest['graphs'].values()):,} triples (total {timings['total']:.2f}s)"
+        f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
+        f"{sum(manifest.graphs.values()):,} triples (total {timings['total']:.2f}s)"
     )
     return manifest
 
@@ -286,7 +232,7 @@ def _validate(
     try:
         results = validate(data, shapes, ontology, on_warning=lambda message: log(f"warning: {message}"))
     except ConstraintError as exc:
-        raise BuildError(f"{_show(paths.shapes_file, paths)}: {exc}") from exc
+        raise BuildError(f"{show(paths.shapes_file, paths)}: {exc}") from exc
     loaded = Checks(data)
     for name, query in checks.items():
         try:
@@ -300,28 +246,27 @@ def _validate(
 
 
 def _read_inputs(paths: ProjectPaths) -> dict[Path, bytes]:
-    """The bytes of every input, read once (what is hashed is what is used): the ontology, the shapes, each
-    data file and each check.
+    """The bytes of every input (:func:`collabkg.manifest.input_files`), read once: what is hashed is what is
+    used.
 
     :raises BuildError: a required input is missing, or a data file's name cannot name a graph.
     """
     data_files = paths.data_files()
     if not data_files:
-        raise BuildError(f"{_show(paths.data_dir, paths)}: no *.ttl data files")
+        raise BuildError(f"{show(paths.data_dir, paths)}: no *.ttl data files")
     reserved = {ONTOLOGY_GRAPH, INFERRED_GRAPH, EXPLANATIONS_GRAPH}
     for file in data_files:
         if not _STEM.fullmatch(file.stem) or data_graph(file.stem) in reserved:
             raise BuildError(
-                f"{_show(file, paths)}: the file name names the graph {data_graph(file.stem)}; use letters, "
+                f"{show(file, paths)}: the file name names the graph {data_graph(file.stem)}; use letters, "
                 "digits, '-', '_' and '.', and not 'ontology', 'inferred' or 'explanations'"
             )
     inputs = {}
-    checks = sorted((paths.queries_dir / "checks").glob("*-violation.rq"))
-    for file in (paths.ontology_file, paths.shapes_file, *data_files, *checks):
+    for file in input_files(paths):
         try:
             inputs[file] = file.read_bytes()
         except OSError as exc:
-            raise BuildError(f"{_show(file, paths)}: {exc.strerror}") from exc
+            raise BuildError(f"{show(file, paths)}: {exc.strerror}") from exc
     return inputs
 
 
@@ -336,9 +281,9 @@ def _parse(
         line = exc.lines + 1
         text = content.decode("utf-8", errors="replace").splitlines()
         shown = f"\n    {text[line - 1].strip()}" if 0 < line <= len(text) else ""
-        raise BuildError(f"{_show(file, paths)}:{line}: {getattr(exc, '_why', exc)}{shown}") from exc
+        raise BuildError(f"{show(file, paths)}:{line}: {getattr(exc, '_why', exc)}{shown}") from exc
     except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
-        raise BuildError(f"{_show(file, paths)}: {exc}") from exc
+        raise BuildError(f"{show(file, paths)}: {exc}") from exc
 
 
 def parse_turtle(
@@ -407,43 +352,6 @@ def _oxigraph_turtle(content: bytes, base_iri: str, terms: dict[str, Node], into
     return graph
 
 
-def _fingerprint(inputs: dict[Path, bytes], paths: ProjectPaths) -> dict[str, Any]:
-    """What the output depends on: each input file's sha256 and the version of the code that builds it."""
-    return {
-        "inputs": {_show(file, paths): _sha256(content) for file, content in inputs.items()},
-        "code": _code_version(),
-    }
-
-
-def _code_version() -> dict[str, str]:
-    """The package and library versions, and a hash of the pipeline's own source (edits count as new code)."""
-    here = Path(__file__).parents[1]
-    source = hashlib.sha256()
-    for module in _PIPELINE_MODULES:
-        source.update((here / module).read_bytes())
-    versions = {}
-    for distribution in ("collabkg", "rdflib", "owlrl", "pyshacl"):
-        try:
-            versions[distribution] = importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            versions[distribution] = "not installed"
-    return {**versions, "pipeline_sha256": source.hexdigest()}
-
-
-def _current_manifest(paths: ProjectPaths, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
-    """The manifest, if the output was built from exactly these inputs and code and is intact; else None."""
-    try:
-        manifest = json.loads(paths.manifest_file.read_text(encoding="utf-8"))
-        current = (
-            manifest["format"] == MANIFEST_FORMAT
-            and all(manifest[key] == value for key, value in fingerprint.items())
-            and manifest["output"]["sha256"] == _sha256(paths.dataset_file.read_bytes())
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return manifest if current else None
-
-
 def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
     """Write the named graphs as TriG, atomically; returns the file's sha256.
 
@@ -456,7 +364,7 @@ def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
         chunks += [f"<{name}> {{\n".encode(), graph.serialize(format="nt", encoding="utf-8"), b"}\n"]
     content = b"".join(chunks)
     _write_atomically(file, content)
-    return _sha256(content)
+    return sha256(content)
 
 
 def _write_snapshot(paths: ProjectPaths) -> str:
@@ -467,7 +375,7 @@ def _write_snapshot(paths: ProjectPaths) -> str:
     """
     content = snapshot(load_store([DatasetSource(paths.dataset_file)]))
     _write_atomically(paths.snapshot_file, content)
-    return _sha256(content)
+    return sha256(content)
 
 
 def _write_atomically(file: Path, content: bytes) -> None:
@@ -500,20 +408,8 @@ def _count(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:
     """Record the seconds since ``since`` as ``stage``'s time; returns now, the start of the next stage."""
     now = time.perf_counter()
     timings[stage] = round(now - since, 3)
     return now
-
-
-def _show(file: Path, paths: ProjectPaths) -> str:
-    """A path relative to the project root when it is inside it, as people type it."""
-    try:
-        return file.relative_to(paths.root).as_posix()
-    except ValueError:
-        return str(file)

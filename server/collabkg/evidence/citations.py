@@ -13,9 +13,7 @@ pages (:mod:`collabkg.web.citations`). ``GET /trail/{kind}/{slug}/cite`` serves 
 from __future__ import annotations
 
 import re
-from collections.abc import Container
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rdflib import RDF, Graph, URIRef
@@ -24,7 +22,7 @@ from rdflib.namespace import DCTERMS, FOAF
 from rdflib.term import Node
 
 from ..namespaces import BIBO, CK, FABIO, ID, PRISM
-from ..queryfiles import CannedQuery, parse_query_file
+from ..queryfiles import CannedQuery
 from ..store import Store
 from .trails import KINDS, Trail, read_trail, trail_graph
 
@@ -36,7 +34,6 @@ __all__ = [
     "date_parts",
     "find_sources",
     "issued_date",
-    "load_sources_query",
     "review_sources",
     "trail_sources",
 ]
@@ -64,15 +61,6 @@ class Source:
     csl: dict[str, Any]
     #: The URN (URN:NBN...), which CSL cannot carry; the page metadata give it as an identifier.
     urn: str | None
-
-
-def load_sources_query(queries_dir: Path, *, parsed: Container[str] = frozenset()) -> CannedQuery:
-    """The sources query, parsed and checked as canned queries are (``parsed``: as for
-    :func:`collabkg.queryfiles.parse_query_file`).
-
-    :raises collabkg.queryfiles.QueryFileError: the file is missing or malformed.
-    """
-    return parse_query_file(queries_dir / "trail" / "sources.rq", parsed=parsed)
 
 
 def review_sources(

@@ -12,9 +12,7 @@ resource holds (the rule and its premises, down to asserted triples and their cl
 
 from __future__ import annotations
 
-from collections.abc import Container
 from dataclasses import dataclass
-from pathlib import Path
 
 from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
@@ -22,7 +20,7 @@ from rdflib.namespace import DCTERMS, FOAF, SKOS
 from rdflib.term import Node
 
 from ..namespaces import BIBO, CITO, CK, FABIO, PRISM
-from ..queryfiles import CannedQuery, parse_query_file
+from ..queryfiles import CannedQuery
 from ..store import Store
 from .explanations import Explanation, explanations_about
 
@@ -33,7 +31,6 @@ __all__ = [
     "Review",
     "Trail",
     "format_trail",
-    "load_trail_query",
     "read_trail",
     "trail_graph",
 ]
@@ -108,17 +105,6 @@ class Trail:
     reviews: tuple[Review, ...]
     #: Why each inferred statement about the resource holds, where the trail's graph has explanations.
     explanations: tuple[Explanation, ...] = ()
-
-
-def load_trail_query(
-    queries_dir: Path, name: str = "trail", *, parsed: Container[str] = frozenset()
-) -> CannedQuery:
-    """A query of ``queries/trail/`` (the trail itself by default), parsed and checked as canned queries are
-    (``parsed``: as for :func:`collabkg.queryfiles.parse_query_file`).
-
-    :raises collabkg.queryfiles.QueryFileError: the file is missing or malformed.
-    """
-    return parse_query_file(queries_dir / "trail" / f"{name}.rq", parsed=parsed)
 
 
 def trail_graph(query: CannedQuery, store: Store, iri: URIRef, *, limit: int, deadline: float) -> Graph:

@@ -1,9 +1,10 @@
 """The served dataset: the :class:`Store` interface and the embedded store (remote stores: :mod:`.remote`)."""
 
-from .base import DatasetLoadError, DatasetSource, Store, StoreUnavailable
-from .local import LocalStore, load_snapshot, load_store, new_dataset, snapshot
+from .base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
+from .local import LocalStore, load_snapshot, load_store, new_dataset, open_built, snapshot
 
 __all__ = [
+    "BuildUnavailable",
     "DatasetLoadError",
     "DatasetSource",
     "LocalStore",
@@ -12,5 +13,6 @@ __all__ = [
     "load_snapshot",
     "load_store",
     "new_dataset",
+    "open_built",
     "snapshot",
 ]

@@ -30,6 +30,10 @@ class DatasetLoadError(Exception):
     """A dataset file could not be read or parsed; the message names the file."""
 
 
+class BuildUnavailable(DatasetLoadError):
+    """There is no build output to serve, or it is stale and serving it was not allowed; says why."""
+
+
 @dataclass(frozen=True)
 class DatasetSource:
     """One file to serve; ``graph`` names the graph its triples go to (quad formats carry their own)."""

@@ -22,8 +22,10 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node
 
+from ..manifest import Manifest, freshness, show
 from ..namespaces import PREFIXES
-from .base import QUAD_FORMATS, DatasetLoadError, DatasetSource, Store
+from ..paths import ProjectPaths
+from .base import QUAD_FORMATS, BuildUnavailable, DatasetLoadError, DatasetSource, Store
 from .evaluate import evaluate
 from .query import Answer, DatasetSelection, PreparedQuery
 
@@ -217,3 +219,28 @@ def load_snapshot(file: Path, sha256: str, sources: Sequence[DatasetSource]) -> 
     if not isinstance(memory, Memory):
         return None
     return LocalStore(dataset=new_dataset(memory), version=digest.hexdigest()[:16], sources=list(sources))
+
+
+def open_built(paths: ProjectPaths, *, allow_stale: bool = False) -> tuple[LocalStore, Manifest]:
+    """The build output of ``paths`` as the server serves it, and its manifest; it never builds.
+
+    It comes from the build's snapshot when that is the one the manifest records (a fraction of a second), else
+    from parsing the TriG (seconds): both give the same dataset and version.
+
+    :param allow_stale: serve an intact output even when the inputs or the code changed since it was built
+        (``collabkg serve`` does, after a build that failed, so that the last good graph stays up).
+    :raises BuildUnavailable: there is no complete output, or it is stale and ``allow_stale`` is false; the
+        message says why and what to run.
+    """
+    status = freshness(paths)
+    where = show(paths.build_dir, paths)
+    if status.manifest is None:
+        raise BuildUnavailable(f"{where}: nothing to serve ({status.reasons[0]}); run `collabkg build` first")
+    if status.reasons and not allow_stale:
+        raise BuildUnavailable(
+            f"{where}: the build of {status.manifest.built_at} is stale ({'; '.join(status.reasons)}); "
+            "run `collabkg build` (collabkg serve builds first)"
+        )
+    sources = [DatasetSource(paths.dataset_file)]
+    store = load_snapshot(paths.snapshot_file, status.manifest.snapshot_sha256, sources)
+    return (store if store is not None else load_store(sources)), status.manifest

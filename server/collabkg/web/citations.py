@@ -8,34 +8,20 @@ Scholar, Zotero), a COinS span (an OpenURL ContextObject, read by Zotero and oth
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 from rdflib import URIRef
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 
 from .. import formats
-from ..evidence.citations import (
-    Source,
-    author_name,
-    author_names,
-    find_sources,
-    issued_date,
-    load_sources_query,
-)
+from ..evidence.citations import Source, author_name, author_names, find_sources, issued_date
 from ..evidence.exports import EXPORTS, apa_references
 from ..evidence.trails import Trail
 from ..namespaces import ID
-from ..queryfiles import CannedQuery
-from ..store import Store, sandbox
-from . import sparql
-from .canned import parsed_in
-
-_T = TypeVar("_T")
+from .context import service, within_limits
 
 
 def highwire_tags(source: Source) -> list[tuple[str, str]]:
@@ -204,43 +190,26 @@ def cite_trail(trail: Trail, sources: list[Source]) -> TrailCitation:
     )
 
 
-blueprint = Blueprint("citations", __name__)
+bp = Blueprint("citations", __name__)
 
 
-def init_app(app: Flask) -> None:
-    """Load the sources query (a broken file stops start-up) and register the route."""
-    folder = app.config.get("CANNED_QUERIES_DIR") or Path(app.config["PROJECT_ROOT"]) / "queries"
-    app.extensions["collabkg.sources"] = load_sources_query(Path(folder), parsed=parsed_in(app))
-    app.register_blueprint(blueprint)
-
-
-def _queries() -> tuple[CannedQuery, CannedQuery]:
-    return current_app.extensions["collabkg.trail"], current_app.extensions["collabkg.sources"]
-
-
-def _store() -> Store:
-    return current_app.extensions["collabkg.store"]
-
-
-def _limit() -> int:
-    return int(current_app.config["RESULT_LIMIT"])
-
-
-def _run(work: Callable[[float], _T]) -> _T:
-    return sandbox.within(float(current_app.config["QUERY_TIMEOUT"]), work)
-
-
-@blueprint.get("/trail/<kind>/<slug>/cite")
+@bp.get("/trail/<kind>/<slug>/cite")
 def cite(kind: str, slug: str) -> Response:
     """The sources of a trail, or a review (``study``), as BibTeX, RIS, CSL-JSON or an APA reference."""
     choice = formats.negotiate(
         [export.format for export in EXPORTS], request.accept_mimetypes, request.args.getlist("format")
     )
     export = next(e for e in EXPORTS if e.format is choice.format)
-    trail_query, sources_query = _queries()
-    sources = _run(
+    current = service()
+    sources = within_limits(
         lambda deadline: find_sources(
-            trail_query, sources_query, _store(), kind, slug, limit=_limit(), deadline=deadline
+            current.queries.trail,
+            current.queries.sources,
+            current.store,
+            kind,
+            slug,
+            limit=current.settings.result_limit,
+            deadline=deadline,
         )
     )
     if sources is None:
@@ -251,7 +220,3 @@ def cite(kind: str, slug: str) -> Response:
     )
     response.vary.add("Accept")
     return response
-
-
-for _error in (HTTPException, *(cls for cls, _ in sparql.STATUS_OF_ERROR)):
-    blueprint.register_error_handler(_error, sparql._error_response)

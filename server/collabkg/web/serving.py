@@ -19,7 +19,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 
-from . import create_app
+from .app import create_app
 
 #: Seconds past the query time limit before gunicorn gives up on a silent worker.
 WORKER_GRACE = 30
@@ -73,7 +73,8 @@ def run(app: Flask, host: str, port: int, workers: int) -> None:
 def serve(config: dict[str, Any], host: str, port: int, workers: int) -> None:
     """Create the app from ``config`` and serve it until interrupted.
 
-    :raises collabkg.build.BuildError: the built dataset is missing and cannot be built.
-    :raises collabkg.store.DatasetLoadError: a dataset file does not load.
+    :raises collabkg.store.DatasetLoadError: there is no current build output, or a dataset file does not load
+        (:class:`collabkg.store.BuildUnavailable` says which).
+    :raises collabkg.store.StoreUnavailable: a store elsewhere cannot be used.
     """
     run(create_app(config), host, port, workers)

@@ -3,8 +3,7 @@
 
 Requests are read here (:func:`read_operation`), queries run through :mod:`collabkg.store` (safe, limited),
 results are written through :mod:`collabkg.formats`; :func:`answer` ties the three together and is what other
-views with query results (canned queries, pages) call too. Every error becomes its HTTP status in one place,
-:func:`_error_response`, as plain text with the reason.
+views with query results (canned queries) call too. Errors become their HTTP status in :mod:`.errors`.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 from werkzeug.exceptions import (
     BadRequest,
     Forbidden,
-    HTTPException,
     MethodNotAllowed,
     RequestEntityTooLarge,
     UnsupportedMediaType,
@@ -34,17 +32,14 @@ from ..formats import (
     GRAPH_FORMATS,
     HTML,
     RESULT_FORMATS,
-    NoAcceptableFormat,
-    SerializationFailed,
     negotiate,
     serialize,
     serialize_graph,
 )
 from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
-from ..store import Store, StoreUnavailable
-from ..store.query import DatasetSelection, PreparedQuery, QueryError, TimeLimitExceeded, prepare
-from ..store.sandbox import within
-from .cache import CachedAnswer, ResultCache, etag_of
+from ..store.query import DatasetSelection, PreparedQuery, prepare
+from .cache import CachedAnswer, etag_of
+from .context import DatasetFacts, service, within_limits
 
 bp = Blueprint("sparql", __name__)
 
@@ -187,7 +182,7 @@ def answer(
     ``RESULT_LIMIT`` rows or triples, and a cut response carries :data:`TRUNCATED_HEADER`. The format is
     negotiated from ``Accept`` unless ``requested_formats`` (``format=`` values) say otherwise.
 
-    Answers are kept in the app's :class:`~collabkg.cache.ResultCache` and tagged (``ETag``) by what decides
+    Answers are kept in the app's :class:`~collabkg.web.cache.ResultCache` and tagged (``ETag``) by what decides
     their content, so a repeated request costs a lookup and a revalidation none; errors are never kept.
 
     :param query: query text (relative IRIs resolve against the request's URL; our prefixes are predeclared),
@@ -197,9 +192,8 @@ def answer(
     :param name: what identifies a prepared query in the cache (a canned query's name); a prepared query
         without one is not cached, since nothing cheaper than its text would tell it apart.
     """
-    store: Store = current_app.extensions["collabkg.store"]
-    cache: ResultCache = current_app.extensions["collabkg.cache"]
-    limit = int(current_app.config["RESULT_LIMIT"])
+    current = service()
+    store, cache, limit = current.store, current.cache, current.settings.result_limit
     key = _cache_key(query, name, store.version, requested_formats, selection, init_bindings, limit)
     tag = None if key is None else etag_of(key)
     if tag is not None and request.if_none_match.contains_weak(tag):
@@ -223,7 +217,7 @@ def answer(
                 serialize(outcome.result, choice.format), choice.content_type, outcome.truncated
             )
 
-        cached = within(float(current_app.config["QUERY_TIMEOUT"]), work)
+        cached = within_limits(work)
         if key is not None:
             cache.put(key, cached)
     response = Response(cached.body, content_type=cached.content_type)
@@ -329,21 +323,7 @@ def _allow_any_origin(response: Response) -> Response:
 # --- The service description --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ServiceFacts:
-    """What the service description says about the data, counted once: the store does not change."""
-
-    #: Named graphs and their sizes, sorted by name.
-    graphs: tuple[tuple[URIRef, int], ...]
-    #: Size of the default graph (the union: a triple in two graphs counts once).
-    default_size: int
-
-    @classmethod
-    def of(cls, store: Store) -> ServiceFacts:
-        return cls(tuple(store.graph_sizes().items()), store.union_size())
-
-
-def describe_service(endpoint_url: str, facts: ServiceFacts, timeout: float, limit: int) -> Graph:
+def describe_service(endpoint_url: str, facts: DatasetFacts, timeout: float, limit: int) -> Graph:
     """The SPARQL 1.1 Service Description of this endpoint: language, formats, features, dataset, limits."""
     g = Graph()
     for prefix, namespace in (("sd", SD), ("void", VOID), ("formats", "http://www.w3.org/ns/formats/")):
@@ -373,7 +353,7 @@ def describe_service(endpoint_url: str, facts: ServiceFacts, timeout: float, lim
     return g
 
 
-def _default_graph_text(facts: ServiceFacts) -> str:
+def _default_graph_text(facts: DatasetFacts) -> str:
     text = f"The default graph is the union of all {len(facts.graphs)} named graphs"
     if any(name == INFERRED_GRAPH for name, _ in facts.graphs):
         text += (
@@ -392,8 +372,8 @@ def _limits_text(timeout: float, limit: int) -> str:
 
 def _service_description(requested_formats: Sequence[str]) -> Response:
     """The description as RDF (Turtle unless asked otherwise), or as a page with a query form for browsers."""
-    facts: ServiceFacts = current_app.extensions["collabkg.sparql"]
-    timeout, limit = float(current_app.config["QUERY_TIMEOUT"]), int(current_app.config["RESULT_LIMIT"])
+    current = service()
+    facts, timeout, limit = current.facts, current.settings.query_timeout, current.settings.result_limit
     choice = negotiate((*GRAPH_FORMATS, HTML), request.accept_mimetypes, requested_formats)
     if choice.format is HTML:
         body = render_template(
@@ -409,49 +389,3 @@ def _service_description(requested_formats: Sequence[str]) -> Response:
     response = Response(body, content_type=choice.content_type)
     response.vary.add("Accept")
     return response
-
-
-# --- Errors -------------------------------------------------------------------------------------------------
-
-#: The HTTP status of each error the engine and the formats raise (protocol errors are HTTPExceptions
-#: already).
-STATUS_OF_ERROR: tuple[tuple[type[Exception], int], ...] = (
-    (QueryError, 400),
-    (NoAcceptableFormat, 406),
-    (SerializationFailed, 406),
-    (TimeLimitExceeded, 503),
-    (StoreUnavailable, 502),
-)
-
-
-def _error_response(exc: Exception) -> Response:
-    """Every error of /sparql as plain text with its reason; the one place statuses are chosen."""
-    if isinstance(exc, HTTPException):
-        status, message = exc.code or 500, exc.description or exc.name
-    else:
-        status, message = next(code for cls, code in STATUS_OF_ERROR if isinstance(exc, cls)), str(exc)
-    if isinstance(exc, TimeLimitExceeded):
-        current_app.logger.warning("query stopped at the time limit: %s", request.url[:500])
-    if isinstance(
-        exc, StoreUnavailable
-    ):  # the operator's problem, with a URL that is theirs: logged, not sent
-        current_app.logger.error("%s", exc)
-        message = "The store this service answers from is unavailable; try again later."
-    response = Response(message.rstrip("\n") + "\n", status=status, content_type="text/plain; charset=utf-8")
-    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    if status == 406:
-        response.vary.add("Accept")
-    return response
-
-
-for _error in (HTTPException, *(cls for cls, _ in STATUS_OF_ERROR)):
-    bp.register_error_handler(_error, _error_response)
-
-
-def init_app(app: Flask) -> None:
-    """Register /sparql and /healthz; count the graphs for the service description once, at start-up, and
-    make the app's answer cache (``CACHE_BYTES``)."""
-    app.extensions["collabkg.sparql"] = ServiceFacts.of(app.extensions["collabkg.store"])
-    app.extensions["collabkg.cache"] = ResultCache(int(app.config["CACHE_BYTES"]))
-    app.register_blueprint(bp)

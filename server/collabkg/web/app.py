@@ -1,0 +1,90 @@
+"""The application factory: the Flask app over one store, with every route and error handler registered.
+
+The app only loads: it serves what the build wrote (``build/``, checked current by its manifest), the RDF
+files it is given, or a store elsewhere; it never builds, validates or reasons. ``collabkg serve`` builds
+first when an input changed, then creates the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ..paths import default_root, project_paths
+from ..store import Store, load_store, open_built
+from ..store.remote import RemoteStore, StoreQueries
+from . import canned, citations, dataset, errors, pages, sparql, trails, ui
+from .context import EXTENSION, ServedQueries, Service, Settings
+
+__all__ = ["DEFAULTS", "create_app"]
+
+#: Every configuration key the app reads, with its default. ``COLLABKG_<KEY>`` environment variables override
+#: them (``COLLABKG_QUERY_TIMEOUT=30``), and the mapping given to :func:`create_app` overrides both.
+DEFAULTS: dict[str, Any] = {
+    #: The project tree (ontology/, data/, queries/, ui/, build/); ``None``: $COLLABKG_ROOT or this checkout.
+    "PROJECT_ROOT": None,
+    #: :class:`~collabkg.store.DatasetSource` files to serve instead of the build output.
+    "DATASET_FILES": None,
+    #: A SPARQL endpoint holding the published build, to answer from instead of loading a dataset here.
+    "STORE_URL": None,
+    #: Serve the last build output even when it is stale (after a build that failed).
+    "SERVE_STALE_BUILD": False,
+    #: Seconds a query may run before it is stopped and answered 503.
+    "QUERY_TIMEOUT": 10.0,
+    #: Most rows (or triples) a query response carries.
+    "RESULT_LIMIT": 10_000,
+    #: Largest request body accepted (bytes); larger is 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    #: Bytes of query answers each process keeps for repeated requests (:mod:`.cache`); 0: none.
+    "CACHE_BYTES": 64 * 1024 * 1024,
+    #: The folder of the query files; ``None``: ``queries/`` of the project.
+    "CANNED_QUERIES_DIR": None,
+    #: The folder where ``npm ci`` installs the query UI; ``None``: ``ui/`` of the project.
+    "UI_DIR": None,
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the collabkg web application.
+
+    Configuration comes from :data:`DEFAULTS`, then ``COLLABKG_*`` environment variables, then ``test_config``.
+
+    :param test_config: overrides for tests and for the command line.
+    :raises collabkg.store.BuildUnavailable: there is no build output, or it is stale (and ``SERVE_STALE_BUILD``
+        is false).
+    :raises collabkg.store.DatasetLoadError: a dataset file does not load.
+    :raises collabkg.store.StoreUnavailable: the store at ``STORE_URL`` cannot be used.
+    :raises collabkg.queryfiles.QueryFileError: a query file is malformed.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("COLLABKG")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if app.config["PROJECT_ROOT"] is None:
+        app.config["PROJECT_ROOT"] = str(default_root())
+
+    settings = Settings.of(app.config)
+    store, parsed = _open_store(app.config, settings)
+    app.extensions[EXTENSION] = Service(
+        settings, store, ServedQueries.load(settings.queries_dir, parsed=parsed)
+    )
+    errors.init_app(app)
+    for module in (sparql, canned, trails, citations, pages, dataset, ui):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def _open_store(config: Mapping[str, Any], settings: Settings) -> tuple[Store, frozenset[str]]:
+    """The store the configuration names, and the digests of the queries its build parsed (if it is one)."""
+    if config["STORE_URL"]:
+        return RemoteStore(config["STORE_URL"], StoreQueries.load(settings.queries_dir)), frozenset()
+    if config["DATASET_FILES"] is not None:
+        return load_store(config["DATASET_FILES"]), frozenset()
+    store, manifest = open_built(
+        project_paths(Path(config["PROJECT_ROOT"])), allow_stale=bool(config["SERVE_STALE_BUILD"])
+    )
+    return store, manifest.parsed_queries

@@ -1,0 +1,143 @@
+"""What every request of an app works with, made once when the app is created: its settings, its store, the
+queries it serves and what is computed from them, with typed accessors for the views.
+
+One app serves one dataset version: nothing here changes while it runs, so what is computed from the store (the
+VoID counts, the ontology's documentation, the dumps) is computed once, on first need. Nothing expensive is
+computed at start-up: the first request of a fresh server is usually a query, and counting the dataset or
+running pyLODE (about a second each) would only delay it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, current_app
+from rdflib import Graph, URIRef
+from rdflib.query import Result, ResultRow
+from rdflib.term import Node
+
+from ..namespaces import ONTOLOGY_GRAPH
+from ..queryfiles import CannedQuery, ServedQueries
+from ..store import Store, sandbox
+from .cache import ResultCache
+from .vocabdoc import ontology_documentation
+from .void import DatasetStatistics
+
+__all__ = ["DatasetFacts", "Service", "Settings", "run", "select", "service", "within_limits"]
+
+T = TypeVar("T")
+
+#: Where an app keeps its :class:`Service`.
+EXTENSION = "collabkg"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's configuration as the views use it, typed (``create_app`` declares every key and default)."""
+
+    project_root: Path
+    #: ``queries/``: canned queries, and the pages' (``pages/``), trails' (``trail/``) and remote stores' own.
+    queries_dir: Path
+    #: ``ui/``, where ``npm ci`` installs YASGUI.
+    ui_dir: Path
+    #: Seconds a query may run before it is stopped and answered 503.
+    query_timeout: float
+    #: Most rows (or triples) a query response carries.
+    result_limit: int
+    #: Bytes of query answers each process keeps for repeated requests; 0: none.
+    cache_bytes: int
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> Settings:
+        root = Path(config["PROJECT_ROOT"])
+        return cls(
+            project_root=root,
+            queries_dir=Path(config["CANNED_QUERIES_DIR"] or root / "queries"),
+            ui_dir=Path(config["UI_DIR"] or root / "ui"),
+            query_timeout=float(config["QUERY_TIMEOUT"]),
+            result_limit=int(config["RESULT_LIMIT"]),
+            cache_bytes=int(config["CACHE_BYTES"]),
+        )
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """The sizes the service description and the landing page state, counted once."""
+
+    #: Named graphs and their sizes, sorted by name.
+    graphs: tuple[tuple[URIRef, int], ...]
+    #: Size of the default graph (the union: a triple in two graphs counts once).
+    default_size: int
+
+    @classmethod
+    def of(cls, store: Store) -> DatasetFacts:
+        return cls(tuple(store.graph_sizes().items()), store.union_size())
+
+
+class Service:
+    """One app's settings, store, queries and answer cache, and what it computes from the store once."""
+
+    def __init__(self, settings: Settings, store: Store, queries: ServedQueries) -> None:
+        self.settings = settings
+        self.store = store
+        self.queries = queries
+        self.cache = ResultCache(settings.cache_bytes)
+        self.facts = DatasetFacts.of(store)
+        #: Dumps written so far, by extension (each written on first request).
+        self.dumps: dict[str, bytes] = {}
+
+    @classmethod
+    def of(cls, app: Flask) -> Service:
+        """The service of ``app``."""
+        found = app.extensions[EXTENSION]
+        assert isinstance(found, Service)
+        return found
+
+    @functools.cached_property
+    def statistics(self) -> DatasetStatistics:
+        """The VoID counts, in one pass over the dataset."""
+        return DatasetStatistics.of(self.store)
+
+    @functools.cached_property
+    def ontology(self) -> Graph | None:
+        """The ontology's named graph (``None``: the dataset has no ontology)."""
+        return self.store.graph(ONTOLOGY_GRAPH) if ONTOLOGY_GRAPH in self.store.graph_names() else None
+
+    @functools.cached_property
+    def vocab_html(self) -> str | None:
+        """pyLODE's documentation of the ontology, or ``None`` without one."""
+        if self.ontology is None:
+            return None
+        return ontology_documentation(self.ontology.serialize(format="turtle").encode())
+
+
+def service() -> Service:
+    """The service of the app handling the current request."""
+    return Service.of(current_app)
+
+
+def within_limits(work: Callable[[float], T]) -> T:
+    """Run ``work(deadline)`` under the app's query time limit (:func:`collabkg.store.sandbox.within`)."""
+    return sandbox.within(service().settings.query_timeout, work)
+
+
+def run(query: CannedQuery, **bindings: Node) -> Result:
+    """The result of one of the app's own queries, under the service's time and size limits."""
+    current = service()
+
+    def work(deadline: float) -> Result:
+        limit = current.settings.result_limit
+        return current.store.evaluate(
+            query.prepared, init_bindings=bindings, limit=limit, deadline=deadline
+        ).result
+
+    return within_limits(work)
+
+
+def select(name: str, **bindings: Node) -> list[ResultRow]:
+    """Rows of a page query (``queries/pages/NAME.rq``), under the service's time and size limits."""
+    return list(run(service().queries.pages[name], **bindings))  # type: ignore[arg-type]

@@ -1,0 +1,119 @@
+"""The dataset presents itself: the landing page (``/``), the vocabulary (``/vocab``), the VoID description
+(``/void``, ``/.well-known/void``) and dumps of the whole dataset (``/dumps/collabkg.*``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request, url_for
+from rdflib import URIRef
+from werkzeug.exceptions import NotFound
+
+from .. import formats
+from ..namespaces import CK
+from .context import select, service
+from .pages import href, model_map
+from .void import DUMP_FORMATS, describe_dataset, write_dump
+
+__all__ = ["bp"]
+
+bp = Blueprint("dataset", __name__)
+
+#: Formats of ``/vocab``: the documentation for people, the ontology as RDF for programs.
+VOCAB_FORMATS: tuple[formats.Format, ...] = (
+    formats.TURTLE,
+    formats.RDF_XML,
+    formats.JSON_LD,
+    formats.N_TRIPLES,
+    formats.HTML,
+)
+#: The counts of the landing page, as the classes counts.rq counts.
+COUNTED_CLASSES: tuple[tuple[URIRef, str], ...] = (
+    (CK.CollaborationModel, "collaboration models"),
+    (CK.Determinant, "determinants"),
+    (CK.Finding, "findings"),
+    (CK.Review, "reviews"),
+    (CK.Reference, "numbered references"),
+    (CK.Country, "countries"),
+)
+
+
+@bp.get("/")
+def landing() -> Response:
+    """What the graph holds, how much of it, and where to start."""
+    counts = {row["class"]: int(row["count"]) for row in select("counts")}
+    entries: dict[URIRef, list[tuple[str, str | None]]] = {}
+    for row in select("entry-points"):
+        entries.setdefault(row["class"], []).append((str(row.label), href(row.resource)))
+    models = [(str(row.label), href(row.model)) for row in select("model-map")]
+    current = service()
+    facts = current.facts
+    body = render_template(
+        "landing.html",
+        counts=[(label, counts.get(cls, 0)) for cls, label in COUNTED_CLASSES],
+        graphs=facts.graphs,
+        union_size=facts.default_size,
+        models=models,
+        determinants=entries.get(CK.Determinant, []),
+        reviews=entries.get(CK.Review, []),
+        canned=current.queries.canned.values(),
+        dumps=_dump_urls(),
+        model_map=model_map(),
+        has_vocab=current.ontology is not None,
+    )
+    return Response(body, mimetype="text/html")
+
+
+@bp.get("/vocab")
+def vocab() -> Response:
+    """The ontology: pyLODE's documentation for browsers, Turtle (or RDF/XML, JSON-LD, N-Triples) otherwise."""
+    state = service()
+    if state.ontology is None or state.vocab_html is None:
+        raise NotFound("This dataset holds no ontology graph.")
+    choice = formats.negotiate(VOCAB_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
+    if choice.format is formats.HTML:
+        response = Response(state.vocab_html, mimetype="text/html")
+    else:
+        response = Response(
+            formats.serialize_graph(state.ontology, choice.format), content_type=choice.content_type
+        )
+    response.vary.add("Accept")
+    return response
+
+
+def _dump_urls() -> dict[str, str]:
+    return {ext: url_for("dataset.dump", extension=ext, _external=True) for ext in DUMP_FORMATS}
+
+
+@bp.get("/.well-known/void")
+@bp.get("/void")
+def void() -> Response:
+    """The VoID description of the dataset (Turtle unless asked otherwise)."""
+    choice = formats.negotiate(
+        formats.GRAPH_FORMATS, request.accept_mimetypes, request.args.getlist("format")
+    )
+    graph = describe_dataset(
+        service().statistics,
+        description_url=url_for("dataset.void", _external=True),
+        sparql_url=url_for("sparql.endpoint", _external=True),
+        dump_urls=_dump_urls(),
+    )
+    response = Response(formats.serialize_graph(graph, choice.format), content_type=choice.content_type)
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/dumps/collabkg.<extension>")
+def dump(extension: str) -> Response:
+    """The whole dataset, written once per format; ``ETag`` is the dataset version, so caches revalidate."""
+    fmt = DUMP_FORMATS.get(extension)
+    if fmt is None:
+        raise NotFound(f"Dumps are collabkg.{{{','.join(DUMP_FORMATS)}}}.")
+    state = service()
+    if extension not in state.dumps:
+        state.dumps[extension] = write_dump(state.store.export(), extension)
+    response = Response(state.dumps[extension], content_type=formats.Choice(fmt, fmt.media_type).content_type)
+    response.set_etag(state.statistics.version)
+    response.last_modified = state.statistics.modified  # None: the store cannot tell, no header
+    response.cache_control.public = True
+    response.cache_control.no_cache = True  # may be stored, but revalidated: the ETag makes that cheap
+    return response.make_conditional(request)
