@@ -13,12 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer
+from conftest import ROOT, LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-UI_BUILD = Path(__file__).resolve().parents[1] / "ui" / "node_modules" / "@zazuko" / "yasgui" / "build"
+UI_BUILD = ROOT / "ui" / "node_modules" / "@zazuko" / "yasgui" / "build"
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,11 @@ from collabkg.namespaces import (
 )
 from collabkg.paths import ProjectPaths, project_paths
 from collabkg.store import BuildUnavailable, open_built
-from conftest import TURTLE_PREFIXES
+from conftest import ROOT, TURTLE_PREFIXES
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
 
-ONTOLOGY = Path(__file__).resolve().parents[1] / "ontology" / "collabkg.ttl"
+ONTOLOGY = ROOT / "ontology" / "collabkg.ttl"
 
 MODEL = Namespace(ID["model/"])
 STUDY = Namespace(ID["study/"])
@@ -196,6 +197,13 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
     assert {"rdflib", "owlrl", "pyshacl", "pyoxigraph", "code_sha256"} <= set(manifest["code"])
 
 
+def test_outputs_are_readable_by_the_server_user_whoever_builds(built: ProjectPaths) -> None:
+    """Outputs are written to private temporary files, then opened to all readers (never to writers) before
+    they take their names: a server running as another user can read them, and nobody else can change them."""
+    outputs = [built.dataset_file, built.snapshot_file, built.manifest_file]
+    assert [stat.S_IMODE(path.stat().st_mode) for path in outputs] == [0o644] * len(outputs)
+
+
 def test_inferred_graph_holds_nothing_asserted_and_no_noise(built: ProjectPaths, inferred: Graph) -> None:
     dataset = load(built)
     asserted = [g for g in dataset.graphs() if g.identifier not in (INFERRED_GRAPH, EXPLANATIONS_GRAPH)]
@@ -255,8 +263,8 @@ def test_inferred_graph_holds_the_real_consequences(inferred: Graph) -> None:
 @pytest.mark.parametrize(
     "file",
     [
-        *sorted((ONTOLOGY.parents[1] / "ontology").glob("*.ttl")),
-        *sorted((ONTOLOGY.parents[1] / "data").glob("*.ttl")),
+        *sorted((ROOT / "ontology").glob("*.ttl")),
+        *sorted((ROOT / "data").glob("*.ttl")),
     ],
     ids=lambda file: file.name,
 )

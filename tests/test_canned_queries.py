@@ -22,12 +22,12 @@ from collabkg.store import DatasetSource, LocalStore
 from collabkg.store.rewrite import bound_text
 from collabkg.web import create_app
 from collabkg.web.context import Service
+from conftest import ROOT
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import RDFS, Dataset, Literal, URIRef
 from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parents[1]
 ID = "https://w3id.org/collabkg/id/"
 CK = "https://w3id.org/collabkg/vocab#"
 GRAPH = "https://w3id.org/collabkg/graph/"

@@ -6,14 +6,11 @@ gives a row naming the broken resource.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from collabkg.build.validation import check, validate
-from conftest import TURTLE_PREFIXES
+from conftest import ROOT, TURTLE_PREFIXES
 from rdflib import Graph
 
-ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "queries" / "checks"
 
 

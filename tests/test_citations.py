@@ -20,11 +20,11 @@ from click.testing import CliRunner
 from collabkg.cli import main
 from collabkg.store import DatasetSource
 from collabkg.web import create_app
+from conftest import ROOT
 from flask import Flask
 from flask.testing import FlaskClient
 from pyparsing import PyparsingDiagnosticWarning
 
-ROOT = Path(__file__).resolve().parents[1]
 TITLE = "Organizational approaches to collaboration in vocational rehabilitation—an international literature review"
 AUTHORS = ["Andersson, J.", "Ahgren, B.", "Bihari Axelsson, S.", "Eriksson, A.", "Axelsson, R."]
 JOURNAL = "International Journal of Integrated Care"

@@ -26,12 +26,12 @@ from collabkg.namespaces import (
     statement_iri,
 )
 from collabkg.store import DatasetSource, load_store
+from conftest import ROOT
 from flask import Flask
 from rdflib import RDF, RDFS, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL = Namespace(ID["model/"])
 CLAIM = Namespace(ID["claim/"])
 REF = Namespace(ID["study/andersson-2011/ref/"])

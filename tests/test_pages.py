@@ -12,12 +12,11 @@ from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
 from collabkg.namespaces import CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID
 from collabkg.store import DatasetSource
 from collabkg.web import create_app
-from conftest import DATA, LiveServer
+from conftest import DATA, ROOT, LiveServer
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
 
-ROOT = Path(__file__).resolve().parents[1]
 RDFLIB_NAMES = {
     "ttl": "turtle",
     "nt": "nt",

@@ -19,6 +19,9 @@ from rdflib.namespace import OWL, RDF, XSD
 
 from bench.generate import REPOSITORY, generate
 
+# owlrl is the reference: minutes at sizes where the compiled rules take seconds.
+pytestmark = pytest.mark.slow
+
 CK = "https://w3id.org/collabkg/vocab#"
 ID = "https://w3id.org/collabkg/id/"
 

@@ -46,7 +46,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL
 from rdflib.term import Node
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 #: The canned queries as the server loads them.
 CANNED = load_queries(ROOT / "queries")

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from collabkg.formats import GRAPH_FORMATS, RESULT_FORMATS
 from collabkg.namespaces import SD
-from collabkg.web.sparql import TRUNCATED_HEADER
+from collabkg.web.sparql import MAX_PARAMETERS, TRUNCATED_HEADER
 from conftest import EX, FIXTURE_GRAPHS, FIXTURE_UNION_SIZE, dataset_snapshot, parse_rdf
 from flask import Flask
 from flask.testing import FlaskClient
@@ -391,6 +391,20 @@ def test_missing_or_empty_query_is_400(client: FlaskClient) -> None:
     assert_plain_error(
         client.post("/sparql", data=b"", content_type="application/sparql-query"), 400, "empty"
     )
+
+
+@pytest.mark.parametrize("where", ["url", "form"])
+def test_more_parameters_than_the_bound_are_400(client: FlaskClient, where: str) -> None:
+    """A hostile query string cannot make the parser work without end: past MAX_PARAMETERS it is refused."""
+    fields = "&".join(f"p{n}=x" for n in range(MAX_PARAMETERS)) + "&query=ASK+%7B%7D"
+    if where == "url":
+        response = client.get(f"/sparql?{fields}")
+    else:
+        response = client.post("/sparql", data=fields, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert f"more than {MAX_PARAMETERS} parameters" in response.get_data(as_text=True)
+    within = "&".join(f"p{n}=x" for n in range(MAX_PARAMETERS - 1)) + "&query=ASK+%7B%7D"
+    assert client.get(f"/sparql?{within}").status_code == 200
 
 
 def test_graph_parameters_must_be_iris(client: FlaskClient) -> None:

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 from collabkg.cli import main
 from collabkg.namespaces import CITO, CK, ID
+from conftest import ROOT
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-ROOT = Path(__file__).resolve().parents[1]
 REF = "https://w3id.org/collabkg/id/study/andersson-2011/ref/"
 ANDERSSON = ID["study/andersson-2011"]
 

@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SUMMARY_LINES, LiveServer, parse_rdf, serve_graphs
+from conftest import ROOT, SUMMARY_LINES, LiveServer, parse_rdf, serve_graphs
 from rdflib import Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDFS
 
 pytestmark = pytest.mark.live
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITE = REPO_ROOT.parent / "shared" / "w3c" / "sparql11-protocol"
+SUITE = ROOT.parent / "shared" / "w3c" / "sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
 
 if not MANIFEST.is_file():

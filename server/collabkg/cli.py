@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 from rdflib import RDF, URIRef
+from rdflib.term import Node
 
 from .build import BuildError, ValidationFailed, build
 from .evidence.citations import REVIEW_KIND, find_sources
@@ -46,9 +47,10 @@ _NO_LIMIT = sys.maxsize - 1
 class _Group(click.Group):
     """Exit 2 (not click's default 1) on usage errors, so 1 always means 'does not conform'."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, **kwargs)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_ERROR)
@@ -346,7 +348,7 @@ def explain_cmd(paths: ProjectPaths, subject: str, predicate: str, object_: str)
     Each term is a prefixed name or a full IRI, e.g. model:co-location ck:combinesWith model:partnership;
     the predicate may be "a" (rdf:type), as in Turtle.
     """
-    terms = []
+    terms: list[Node] = []
     for name, value in (("SUBJECT", subject), ("PREDICATE", predicate), ("OBJECT", object_)):
         if name == "PREDICATE" and value == "a":
             terms.append(RDF.type)

@@ -188,7 +188,9 @@ def serialize(result: Result, fmt: Format) -> bytes:
         return serialize_graph(result.graph, fmt)
     if fmt in (SPARQL_CSV, SPARQL_TSV):
         return _tabular(result, tsv=fmt is SPARQL_TSV).encode("utf-8")
-    return result.serialize(format=fmt.rdflib_name, encoding="utf-8")
+    written = result.serialize(format=fmt.rdflib_name, encoding="utf-8")
+    assert written is not None  # written to no destination, rdflib returns the bytes
+    return written
 
 
 def serialize_graph(graph: Graph, fmt: Format) -> bytes:

@@ -191,7 +191,7 @@ def _put_graph(opener: urllib.request.OpenerDirector, graph_store: str, graph: G
     )
     try:
         with _send(opener, request, graph_store) as response:
-            return response.status
+            return int(response.status or 200)
     except urllib.error.HTTPError as exc:
         if exc.code in NO_GRAPH_STORE:
             return exc.code

@@ -271,7 +271,9 @@ class _Rules:
     #: cls-hv1: a class to the (property, value) its members have.
     has_value: dict[Node, list[tuple[Node, Node, _Why]]] = field(default_factory=lambda: defaultdict(list))
     #: cls-hv2: (property, value) to the classes it puts a subject in.
-    by_value: dict[tuple[Node, Node], dict[Node, _Why]] = field(default_factory=_entries)
+    by_value: defaultdict[tuple[Node, Node], dict[Node, _Why]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
     #: prp-spo2: for each property, the (chain, position, result property, why) it appears in.
     chain_links: dict[Node, list[tuple[tuple[Node, ...], int, Node, _Why]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -337,15 +339,15 @@ class _Rules:
         for graph in (ontology, data):
             for triple in graph:
                 rules.add_axiom(triple)
-        for prop, items in ontology.subject_objects(OWL.propertyChainAxiom):
-            rules.add_chain(prop, tuple(ontology.items(items)))
+        for chained, items in ontology.subject_objects(OWL.propertyChainAxiom):
+            rules.add_chain(chained, tuple(ontology.items(items)))
         for a, b in ontology.subject_objects(OWL.equivalentClass):
             for named, restriction in ((a, b), (b, a)):
-                prop = ontology.value(restriction, OWL.onProperty)
+                on = ontology.value(restriction, OWL.onProperty)
                 value = ontology.value(restriction, OWL.hasValue)
-                if isinstance(named, URIRef) and prop is not None and value is not None:
-                    rules.has_value[named].append((prop, value, ("cls-hv1", named, ())))
-                    rules.by_value[prop, value].setdefault(named, ("cls-hv2", named, ()))
+                if isinstance(named, URIRef) and on is not None and value is not None:
+                    rules.has_value[named].append((on, value, ("cls-hv1", named, ())))
+                    rules.by_value[on, value].setdefault(named, ("cls-hv2", named, ()))
         rules.transitive.setdefault(RDFS.subClassOf, ("scm-sco", None, ()))
         rules.transitive.setdefault(RDFS.subPropertyOf, ("scm-spo", None, ()))
         rules.symmetric.setdefault(OWL.sameAs, ("eq-sym", None, ()))
@@ -499,13 +501,15 @@ def _forward_chain(
             pending.append((s, p, o))
             derived.add((s, p, o))
 
+    recorded: dict[Triple, Derivation] = {} if record is None else record
+
     def add_recording(s: Node, p: Node, o: Node, why: _Why, premises: tuple[Triple, ...]) -> None:
         if isinstance(s, Literal) or not facts.add(s, p, o):
             return
         rule, axiom, axioms = why
         premises += axioms
-        depth = 1 + max(record[premise].depth if premise in record else 0 for premise in premises)
-        record[s, p, o] = Derivation(rule, axiom, premises, depth)
+        depth = 1 + max(recorded[premise].depth if premise in recorded else 0 for premise in premises)
+        recorded[s, p, o] = Derivation(rule, axiom, premises, depth)
         pending.append((s, p, o))
         derived.add((s, p, o))
 

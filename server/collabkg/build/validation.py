@@ -16,6 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as oxigraph
 import pyshacl
@@ -138,7 +139,7 @@ class Checks:
         self._store = oxigraph.Store()
         terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the graph keeps them alive
 
-        def term(node: Node) -> oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal:
+        def term(node: Node) -> Any:  # the subject, predicate or object oxigraph.Quad takes
             if isinstance(node, Literal):
                 if node.language:
                     return oxigraph.Literal(str(node), language=node.language)
@@ -211,7 +212,7 @@ def _rdflib_term(node: oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Litera
     return Literal(node.value, datatype=URIRef(node.datatype.value))
 
 
-def _namespaces(extra: Iterable[tuple[str, URIRef]]) -> NamespaceManager:
+def _namespaces(extra: Iterable[tuple[str, str]]) -> NamespaceManager:
     """Our prefixes, plus ``extra`` ones (the shapes file's, so its shape names read as written)."""
     names = NamespaceManager(Graph(), bind_namespaces="none")
     for prefix, iri in extra:
@@ -224,7 +225,10 @@ def _namespaces(extra: Iterable[tuple[str, URIRef]]) -> NamespaceManager:
 def _violation(graph: Graph, result: Node, names: NamespaceManager) -> Violation:
     path = graph.value(result, SH.resultPath)
     value = graph.value(result, SH.value)
-    rank, severity = _SEVERITIES.get(graph.value(result, SH.resultSeverity), _SEVERITIES[SH.Violation])
+    level = graph.value(result, SH.resultSeverity)
+    rank, severity = _SEVERITIES[
+        level if isinstance(level, URIRef) and level in _SEVERITIES else SH.Violation
+    ]
     return Violation(
         rank=rank,
         focus_node=_show(graph.value(result, SH.focusNode), names),
@@ -239,7 +243,8 @@ def _violation(graph: Graph, result: Node, names: NamespaceManager) -> Violation
 def _message(report: Graph, result: Node) -> str:
     """The English (or untagged) message when there are several (pySHACL writes one if the shape has none)."""
     messages = sorted(
-        report.objects(result, SH.resultMessage), key=lambda m: (m.language not in (None, "en"), m)
+        (m for m in report.objects(result, SH.resultMessage) if isinstance(m, Literal)),
+        key=lambda m: (m.language not in (None, "en"), m),
     )
     return str(messages[0]) if messages else "(no message)"
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Graph
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF
 from rdflib.term import Node
@@ -24,6 +24,7 @@ from rdflib.term import Node
 from ..namespaces import BIBO, CK, FABIO, ID, PRISM
 from ..queryfiles import CannedQuery
 from ..store import Store
+from . import number
 from .trails import KINDS, Trail, read_trail, trail_graph
 
 __all__ = [
@@ -41,7 +42,7 @@ __all__ = [
 #: The kind of ``/trail/{kind}/{slug}/cite`` that names a review rather than the start of a trail.
 REVIEW_KIND = "study"
 #: CSL item types of the FaBiO classes the sources query reads.
-CSL_TYPES = {
+CSL_TYPES: dict[Node, str] = {
     FABIO.ReviewArticle: "article-journal",
     FABIO.JournalArticle: "article-journal",
     FABIO.Report: "report",
@@ -57,14 +58,14 @@ CSL_TYPES = {
 class Source:
     """One citable work: its CSL-JSON item, and what CSL has no variable for but identifies the work."""
 
-    iri: URIRef
+    iri: Node
     csl: dict[str, Any]
     #: The URN (URN:NBN...), which CSL cannot carry; the page metadata give it as an identifier.
     urn: str | None
 
 
 def review_sources(
-    query: CannedQuery, store: Store, review: URIRef, *, limit: int, deadline: float
+    query: CannedQuery, store: Store, review: Node, *, limit: int, deadline: float
 ) -> list[Source]:
     """The review, then each reference of its list that the graph describes (by number); ``[]``: no review."""
     answer = store.evaluate(query.prepared, init_bindings={"_review": review}, limit=limit, deadline=deadline)
@@ -73,7 +74,7 @@ def review_sources(
     if not graph:
         return []
     references = sorted(
-        graph.subjects(CK.inReferenceListOf, review), key=lambda r: int(graph.value(r, CK.referenceNumber))
+        graph.subjects(CK.inReferenceListOf, review), key=lambda r: number(graph.value(r, CK.referenceNumber))
     )
     return [_source(graph, item) for item in (review, *references)]
 
@@ -116,7 +117,7 @@ def find_sources(
     return trail_sources(sources_query, store, read_trail(graph, iri), limit=limit, deadline=deadline)
 
 
-def _source(graph: Graph, item: URIRef) -> Source:
+def _source(graph: Graph, item: Node) -> Source:
     """A work of the sources query's graph as a CSL-JSON item: only the variables the graph has a value for."""
     value = graph.value
     journal = value(item, DCTERMS.isPartOf)
@@ -149,7 +150,7 @@ def _source(graph: Graph, item: URIRef) -> Source:
     return Source(iri=item, csl=csl, urn=None if urn is None else str(urn))
 
 
-def _item_id(iri: URIRef) -> str:
+def _item_id(iri: Node) -> str:
     """A citation key from the IRI: ``study/andersson-2011/ref/34`` → ``andersson-2011-ref-34``."""
     path = str(iri).removeprefix(str(ID)).removeprefix(f"{REVIEW_KIND}/")
     return re.sub(r"[^A-Za-z0-9-]+", "-", path).strip("-")

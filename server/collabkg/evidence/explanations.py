@@ -14,6 +14,7 @@ from rdflib.namespace import PROV
 from rdflib.term import Node
 
 from ..namespaces import CITO, CK, ID, PREFIXES
+from . import number
 
 __all__ = ["Explanation", "Support", "explanations_about", "format_explanation", "read_explanation"]
 
@@ -22,7 +23,7 @@ __all__ = ["Explanation", "Support", "explanations_about", "format_explanation",
 class Support:
     """A claim of a source that supports an asserted statement, with the numbers of the references it cites."""
 
-    iri: URIRef
+    iri: Node
     label: str
     references: tuple[int, ...]
 
@@ -36,7 +37,7 @@ class Support:
 class Explanation:
     """Why one statement holds: the rule and its premises when inferred; the graphs and claims when asserted."""
 
-    iri: URIRef
+    iri: Node
     subject: str
     predicate: str
     object: str
@@ -67,14 +68,15 @@ class Explanation:
 _NAMES = sorted({**PREFIXES, "rdf": str(RDF)}.items(), key=lambda item: -len(item[1]))
 
 
-def _name(graph: Graph, node: Node) -> str:
+def _name(graph: Graph, node: Node | None) -> str:
     """A term as people read it: a literal's text, a label (English preferred), else a prefixed name."""
     if isinstance(node, Literal):
         return str(node)
     if node == RDF.type:
         return "is a"
     labels = sorted(
-        graph.objects(node, RDFS.label), key=lambda label: (label.language not in ("en", None), label)
+        (label for label in graph.objects(node, RDFS.label) if isinstance(label, Literal)),
+        key=lambda label: (label.language not in ("en", None), label),
     )
     if labels:
         return str(labels[0])
@@ -97,10 +99,10 @@ def read_explanation(graph: Graph, node: Node) -> Explanation:
             label=_name(graph, claim),
             references=tuple(
                 sorted(
-                    int(number)
+                    number(value)
                     for cites in (CITO.citesAsEvidence, CITO.citesForInformation)
                     for reference in graph.objects(claim, cites)
-                    for number in graph.objects(reference, CK.referenceNumber)
+                    for value in graph.objects(reference, CK.referenceNumber)
                 )
             ),
         )

@@ -22,6 +22,7 @@ from rdflib.term import Node
 from ..namespaces import BIBO, CITO, CK, FABIO, PRISM
 from ..queryfiles import CannedQuery
 from ..store import Store
+from . import number
 from .explanations import Explanation, explanations_about
 
 __all__ = [
@@ -45,7 +46,7 @@ CITATION_KINDS = {CITO.citesAsEvidence: "as evidence", CITO.citesForInformation:
 class Reference:
     """A numbered entry of a review's reference list, as a claim cites it."""
 
-    iri: URIRef
+    iri: Node
     number: int
     label: str
     #: ``as evidence`` or ``for information``.
@@ -58,13 +59,13 @@ class Reference:
 class Claim:
     """One statement of a source, as the trail shows it."""
 
-    iri: URIRef
+    iri: Node
     kind: str
     label: str
     section: str
     quote: str
     polarity: str | None
-    review: URIRef
+    review: Node | None
     references: tuple[Reference, ...]
     #: The statements of the trail's resource that the claim supports: ``predicate object`` labels.
     supports: tuple[str, ...]
@@ -74,7 +75,7 @@ class Claim:
 class Review:
     """The source of claims, with what a reader needs to find and cite it."""
 
-    iri: URIRef
+    iri: Node
     label: str
     title: str
     #: ``Family Initials`` in the order of the review's author list.
@@ -135,7 +136,7 @@ def _text(node: Node | None) -> str | None:
     return None if node is None else str(node)
 
 
-def _label(graph: Graph, node: Node) -> str:
+def _label(graph: Graph, node: Node | None) -> str:
     """A node's label in the trail graph; a term of the vocabulary by its local name."""
     label = graph.value(node, RDFS.label)
     if label is not None:
@@ -148,7 +149,7 @@ def _claim(graph: Graph, claim: Node, resource: URIRef) -> Claim:
         (
             Reference(
                 iri=reference,
-                number=int(graph.value(reference, CK.referenceNumber)),
+                number=number(graph.value(reference, CK.referenceNumber)),
                 label=_label(graph, reference),
                 cited=cited,
                 citation=_text(graph.value(reference, DCTERMS.bibliographicCitation)),
@@ -237,7 +238,7 @@ def format_trail(trail: Trail) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _label_of(trail: Trail, review: URIRef) -> str:
+def _label_of(trail: Trail, review: Node | None) -> str:
     return next((r.label for r in trail.reviews if r.iri == review), str(review))
 
 

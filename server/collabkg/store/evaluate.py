@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from rdflib import BNode, Graph, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph, Dataset
@@ -37,7 +37,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.plugins.sparql.sparql import QueryContext
 from rdflib.store import Store
-from rdflib.term import Node
+from rdflib.term import Identifier, Node
 
 from .query import (
     Answer,
@@ -82,7 +82,7 @@ class DatasetWindow(Store):
             return self._selection.named
         return (name for name in self._served_graphs if name != DATASET_DEFAULT_GRAPH_ID)
 
-    def triples(self, triple_pattern, context=None) -> Iterator[tuple[Any, Iterator[Graph]]]:  # type: ignore[override]
+    def triples(self, triple_pattern: Any, context: Any = None) -> Iterator[Any]:
         """Triples of the query's default graph (``context`` None or it) or of one of its named graphs."""
         name = None if context is None else context.identifier
         if name is None or name == self._default_id:
@@ -99,11 +99,11 @@ class DatasetWindow(Store):
                 interrupt()
             yield match
 
-    def _graph_triples(self, pattern, name: Node) -> Iterator[tuple[Any, Iterator[Graph]]]:
+    def _graph_triples(self, pattern: Any, name: Any) -> Iterator[Any]:
         graph = self._served_graphs.get(name)
         return iter(()) if graph is None else self._served.triples(pattern, context=graph)
 
-    def _default_triples(self, pattern) -> Iterator[tuple[Any, Iterator[Graph]]]:
+    def _default_triples(self, pattern: Any) -> Iterator[Any]:
         chosen = self._selection.default
         if chosen is None:
             return self._served.triples(pattern, context=None)
@@ -114,34 +114,34 @@ class DatasetWindow(Store):
         return (
             (triple, iter(()))
             for triple, graphs in self._served.triples(pattern, context=None)
-            if any(g.identifier in chosen for g in graphs)
+            if any(g is not None and g.identifier in chosen for g in graphs)
         )
 
-    def contexts(self, triple=None) -> Iterator[Graph]:  # type: ignore[override]
+    def contexts(self, triple: Any = None) -> Generator[Graph, None, None]:
         """The query's named graphs (an unknown name is an empty graph, but still a graph of its dataset)."""
         for name in self._named_ids():
-            graph = Graph(store=self, identifier=name)
+            graph = Graph(store=self, identifier=name)  # type: ignore[arg-type]  # a served graph's name
             if triple is None or next(iter(self.triples(triple, graph)), None) is not None:
                 yield graph
 
-    def __len__(self, context=None) -> int:  # type: ignore[override]
+    def __len__(self, context: Any = None) -> int:
         return sum(1 for _ in self.triples((None, None, None), context))
 
     # Prefixes come from the served store; the evaluator binds rdflib's defaults on every graph it creates,
     # which must not reach the served store, so binding is a no-op.
-    def bind(self, prefix, namespace, override=True) -> None:  # type: ignore[override]
+    def bind(self, prefix: Any, namespace: Any, override: bool = True) -> None:
         return None
 
-    def namespace(self, prefix):  # type: ignore[override]
+    def namespace(self, prefix: Any) -> Any:
         return self._served.namespace(prefix)
 
-    def prefix(self, namespace):  # type: ignore[override]
+    def prefix(self, namespace: Any) -> Any:
         return self._served.prefix(namespace)
 
-    def namespaces(self):  # type: ignore[override]
+    def namespaces(self) -> Any:
         return self._served.namespaces()
 
-    def add(self, triple, context, quoted=False) -> None:  # type: ignore[override]
+    def add(self, triple: Any, context: Any, quoted: bool = False) -> None:
         raise PermissionError("the served dataset is read-only")
 
     addN = add_graph = remove = remove_graph = add  # type: ignore[assignment]
@@ -186,7 +186,8 @@ def evaluate(
         selection = DatasetSelection.from_query(query)
     window = DatasetWindow(dataset.store, selection, deadline)
     ctx = QueryContext(
-        window.graph(), initBindings={Variable(k): v for k, v in (init_bindings or {}).items()}
+        window.graph(),
+        initBindings={Variable(k): cast(Identifier, v) for k, v in (init_bindings or {}).items()},
     )
     ctx.prologue = query.prologue
     algebra = query.algebra
@@ -222,6 +223,7 @@ def _construct(ctx: QueryContext, algebra: CompValue, limit: int) -> tuple[Graph
     """
     template = algebra.template or algebra.p.p.triples  # CONSTRUCT WHERE { ... }: the pattern is the template
     graph = Graph()
+    assert ctx.graph is not None
     for prefix, namespace in ctx.graph.namespaces():  # as rdflib's DESCRIBE does, to write with our prefixes
         graph.bind(prefix, namespace)
     for solution in evalPart(ctx, algebra.p):

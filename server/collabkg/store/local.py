@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
@@ -98,7 +99,9 @@ class LocalStore(Store):
         for subject in subjects:
             for predicate in predicates:
                 for s, p, o, graph in self.dataset.quads((subject, predicate, None, None)):
-                    yield s, p, o, graph.identifier if isinstance(graph, Graph) else graph
+                    name = graph.identifier if isinstance(graph, Graph) else graph
+                    if isinstance(name, URIRef):
+                        yield s, p, o, name
 
     def __len__(self) -> int:
         return sum(len(g) for g in self.dataset.graphs())
@@ -169,7 +172,7 @@ def _known_iri(value: str) -> URIRef:
 class _SnapshotPickler(pickle.Pickler):
     """Pickles IRIs as :func:`_known_iri` calls."""
 
-    def reducer_override(self, obj: object) -> object:
+    def reducer_override(self, obj: object) -> Any:
         if type(obj) is URIRef:
             return _known_iri, (str(obj),)
         return NotImplemented

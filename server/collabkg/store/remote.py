@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from rdflib import BNode, Dataset, Graph, URIRef
-from rdflib.query import Result
-from rdflib.term import Node
+from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
+from rdflib.query import Result, ResultRow
+from rdflib.term import Identifier, Node
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException, Unauthorized
 
@@ -144,7 +144,7 @@ class RemoteStore(Store):
             CONNECT_TIMEOUT,
             lambda deadline: self.evaluate(queries.union_size.prepared, limit=1, deadline=deadline),
         )
-        self._union_size = int(next(iter(union.result))[0])  # type: ignore[index]
+        self._union_size = int(str(_rows(union.result)[0][0]))
 
     def _within(self, seconds: float, work: Callable[[float], T]) -> T:
         """Work of the store's own (not a client's query) under a time limit; running out is the store's fault.
@@ -190,7 +190,7 @@ class RemoteStore(Store):
                 deadline=deadline,
             ),
         )
-        quads = [(row.subject, row.predicate, row.object, row.graph) for row in answer.result]  # type: ignore[union-attr]
+        quads = [_quad(row) for row in _rows(answer.result)]
         if len(quads) < expected:
             raise StoreUnavailable(
                 f"{self.endpoint} gave {len(quads)} of the {expected} statements asked for: raise the store's "
@@ -212,8 +212,8 @@ class RemoteStore(Store):
             answer = self._send(
                 text, "SELECT", limit=len(pairs) * 1000, deadline=deadline, dataset=self._dataset()
             )
-            for row in answer.result:
-                yield row.subject, row.predicate, row.object, row.graph  # type: ignore[union-attr]
+            for row in _rows(answer.result):
+                yield _quad(row)
 
     def evaluate(
         self,
@@ -292,12 +292,16 @@ class RemoteStore(Store):
         if form == "ASK" and result.type == "SELECT":
             # Virtuoso 7 answers ASK with a one-column table: a row holding 1 for true, 0 or no row for false.
             truth = any(
-                term is not None and term.toPython() not in (0, False) for row in result for term in row
-            )  # type: ignore[union-attr]
+                isinstance(term, Literal) and term.toPython() not in (0, False)
+                for row in _rows(result)
+                for term in row
+            )
             result = Result("ASK")
             result.askAnswer = truth
         if result.type == "SELECT":
-            rows = [{var: _own_term(term) for var, term in row.items()} for row in result.bindings]
+            rows: list[Mapping[Variable, Identifier]] = [
+                {var: _own_term(term) for var, term in row.items()} for row in result.bindings
+            ]
             result.bindings = rows[:limit]
             return Answer(result, len(rows) > limit or cut_by_store)
         return Answer(result, False)
@@ -325,7 +329,23 @@ class RemoteStore(Store):
             raise StoreUnavailable(f"{self.endpoint}: cannot reach the store ({reason})") from None
 
 
-def _own_term(term: Node) -> Node:
+def _rows(result: Result) -> list[ResultRow]:
+    """The rows of a SELECT result."""
+    return [row for row in result if isinstance(row, ResultRow)]
+
+
+def _quad(row: ResultRow) -> tuple[Node, Node, Node, URIRef]:
+    """A row of the statements or quads query as a quad.
+
+    :raises StoreUnavailable: the store named a graph by other than an IRI.
+    """
+    graph = row.graph
+    if not isinstance(graph, URIRef):
+        raise StoreUnavailable(f"the store gave a statement in the graph {graph!r}, which is not an IRI")
+    return row.subject, row.predicate, row.object, graph
+
+
+def _own_term(term: Identifier) -> Identifier:
     """A term of the store's answer as this service writes it: blank-node labels made of letters, digits and
     ``_`` only (Virtuoso's, ``nodeID://b10075``, are not valid in N-Triples or Turtle), the same label always
     the same node."""

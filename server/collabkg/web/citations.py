@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, request, url_for
-from rdflib import URIRef
+from rdflib.term import Node
 from werkzeug.exceptions import NotFound
 
 from .. import formats
@@ -148,7 +148,7 @@ def json_ld(source: Source) -> dict[str, Any]:
 class CitedSource:
     """A source as a trail page shows it: its APA reference, and its metadata for reference managers."""
 
-    iri: URIRef
+    iri: Node
     apa: str
     coins: str
     highwire: list[tuple[str, str]]
@@ -166,7 +166,7 @@ class TrailCitation:
     #: The reviews, then the references they describe that the trail cites.
     sources: tuple[CitedSource, ...]
     #: The review IRIs of the trail: the works a page's own metadata describe.
-    reviews: frozenset[URIRef]
+    reviews: frozenset[Node]
     #: ``(label, URL)`` of each export.
     links: tuple[tuple[str, str], ...]
 

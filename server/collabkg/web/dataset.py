@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request, url_for
 from rdflib import URIRef
+from rdflib.term import Node
 from werkzeug.exceptions import NotFound
 
 from .. import formats
@@ -41,7 +42,7 @@ COUNTED_CLASSES: tuple[tuple[URIRef, str], ...] = (
 def landing() -> Response:
     """What the graph holds, how much of it, and where to start."""
     counts = {row["class"]: int(row["count"]) for row in select("counts")}
-    entries: dict[URIRef, list[tuple[str, str | None]]] = {}
+    entries: dict[Node, list[tuple[str, str | None]]] = {}
     for row in select("entry-points"):
         entries.setdefault(row["class"], []).append((str(row.label), href(row.resource)))
     models = [(str(row.label), href(row.model)) for row in select("model-map")]
@@ -116,4 +117,5 @@ def dump(extension: str) -> Response:
     response.last_modified = state.statistics.modified  # None: the store cannot tell, no header
     response.cache_control.public = True
     response.cache_control.no_cache = True  # may be stored, but revalidated: the ETag makes that cheap
-    return response.make_conditional(request)
+    response.make_conditional(request)  # 304 when the client has this version
+    return response

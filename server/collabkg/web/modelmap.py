@@ -94,12 +94,15 @@ def render_model_map(
     width, height = LEFT + columns * COLUMN_WIDTH + 20, TOP + len(ROWS) * ROW_HEIGHT + 40
     svg = ET.Element(
         "svg",
-        xmlns=SVG_NS,
-        width="100%",
-        style=f"max-width: {width}px",
-        viewBox=f"0 0 {width} {height}",
-        role="img",
-        **{"aria-labelledby": "model-map-title", "class": "model-map"},
+        {
+            "xmlns": SVG_NS,
+            "width": "100%",
+            "style": f"max-width: {width}px",
+            "viewBox": f"0 0 {width} {height}",
+            "role": "img",
+            "aria-labelledby": "model-map-title",
+            "class": "model-map",
+        },
     )
     ET.SubElement(svg, "title", id="model-map-title").text = (
         "Collaboration models by complexity (left: simplest), structural and process-oriented; "
@@ -113,15 +116,15 @@ def render_model_map(
         " .model-map .highlight rect { stroke: #c0392b; stroke-width: 3; }"
     )
     for row, (orientation, title) in enumerate(ROWS):
-        y = TOP + row * ROW_HEIGHT + 40
-        ET.SubElement(svg, "text", x="8", y=str(y + 4), **{"class": "row-title"}).text = title
+        row_y = TOP + row * ROW_HEIGHT + 40
+        ET.SubElement(svg, "text", {"x": "8", "y": str(row_y + 4), "class": "row-title"}).text = title
         ET.SubElement(
             svg,
             "line",
             x1=str(LEFT - 10),
-            y1=str(y),
+            y1=str(row_y),
             x2=str(width - 10),
-            y2=str(y),
+            y2=str(row_y),
             stroke=COLOURS[orientation],
         )
     ET.SubElement(
@@ -129,20 +132,20 @@ def render_model_map(
     ).text = "less complex  →  more complex (Andersson et al. 2011)"
     legend = (("asserted", "combined, as a source states"), ("inferred", "combined, inferred only"))
     for index, (kind, text) in enumerate(legend):
-        x = LEFT + 420 + index * 260
-        ET.SubElement(svg, "path", d=f"M {x} 20 h 36", **{"class": kind})
-        ET.SubElement(svg, "text", x=str(x + 44), y="24").text = text
+        legend_x = LEFT + 420 + index * 260
+        ET.SubElement(svg, "path", {"d": f"M {legend_x} 20 h 36", "class": kind})
+        ET.SubElement(svg, "text", x=str(legend_x + 44), y="24").text = text
     for combination in combinations:
         if combination.first not in centres or combination.second not in centres:
             continue
         (x1, y1), (x2, y2) = centres[combination.first], centres[combination.second]
         lift = 28 + abs(x2 - x1) / 6
+        curve = (
+            f"M {x1:.0f} {y1 - NODE_HEIGHT / 2:.0f} "
+            f"Q {(x1 + x2) / 2:.0f} {min(y1, y2) - NODE_HEIGHT / 2 - lift:.0f} {x2:.0f} {y2 - NODE_HEIGHT / 2:.0f}"
+        )
         path = ET.SubElement(
-            svg,
-            "path",
-            d=f"M {x1:.0f} {y1 - NODE_HEIGHT / 2:.0f} Q {(x1 + x2) / 2:.0f} {min(y1, y2) - NODE_HEIGHT / 2 - lift:.0f} "
-            f"{x2:.0f} {y2 - NODE_HEIGHT / 2:.0f}",
-            **{"class": "asserted" if combination.asserted else "inferred"},
+            svg, "path", {"d": curve, "class": "asserted" if combination.asserted else "inferred"}
         )
         ET.SubElement(path, "title").text = "stated by a source" if combination.asserted else "inferred"
     by_iri = {model.iri: model for model in models}
@@ -151,8 +154,11 @@ def render_model_map(
         link = ET.SubElement(
             svg,
             "a",
-            href=href(iri),
-            **{"class": "model highlight" if iri == highlight else "model", "data-model": str(iri)},
+            {
+                "href": href(iri),
+                "class": "model highlight" if iri == highlight else "model",
+                "data-model": str(iri),
+            },
         )
         ET.SubElement(
             link,
@@ -170,8 +176,10 @@ def render_model_map(
             ET.SubElement(
                 link,
                 "text",
-                x=f"{x:.0f}",
-                y=f"{y + 4 + (index - (len(lines) - 1) / 2) * 14:.0f}",
-                **{"text-anchor": "middle"},
+                {
+                    "x": f"{x:.0f}",
+                    "y": f"{y + 4 + (index - (len(lines) - 1) / 2) * 14:.0f}",
+                    "text-anchor": "middle",
+                },
             ).text = line
     return ET.tostring(svg, encoding="unicode")

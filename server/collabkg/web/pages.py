@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -88,7 +88,7 @@ def resource(path: str) -> Response:
         target = url_for("pages.page", path=path)
     else:
         target = url_for("pages.data", path=f"{path}.{choice.format.name}")
-    response = redirect(target, code=303)
+    response = Response(status=303, headers={"Location": target})
     response.vary.add("Accept")
     return response
 
@@ -194,7 +194,7 @@ def _statements(
     description: Dataset, subject: Node | None, obj: Node | None
 ) -> list[tuple[URIRef, Node, bool]]:
     """``(predicate, other end, inferred)`` of the description's statements matching subject or object."""
-    found: dict[tuple[Node, Node, Node], set[Node]] = {}
+    found: dict[tuple[Node, Node, Node], set[Node | None]] = {}
     for s, p, o, g in description.quads((subject, None, obj, None)):
         found.setdefault((s, p, o), set()).add(g)
     return [
@@ -241,7 +241,7 @@ def model_map(highlight: URIRef | None = None) -> Markup | None:
     """The SVG map of the collaboration models (``None`` when the graph has none)."""
     models = [
         MapModel(
-            row.model,
+            URIRef(row.model),
             str(row.label),
             None if row.rank is None else int(row.rank),
             None if row.orientation is None else str(row.orientation),
@@ -251,7 +251,8 @@ def model_map(highlight: URIRef | None = None) -> Markup | None:
     if not models:
         return None
     combinations = [
-        Combination(row.model, row.other, bool(row.asserted)) for row in select("model-combinations")
+        Combination(URIRef(row.model), URIRef(row.other), bool(row.asserted))
+        for row in select("model-combinations")
     ]
     svg = render_model_map(models, combinations, href=lambda iri: href(iri) or str(iri), highlight=highlight)
     return Markup(svg)  # built by ElementTree, which escaped every label

@@ -27,7 +27,7 @@ WORKER_GRACE = 30
 MAX_REQUEST_LINE = 8190
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class _Gunicorn(BaseApplication):
     """gunicorn, configured from a dict instead of its command line, serving an app that already exists."""
 
     def __init__(self, app: Flask, options: Mapping[str, Any]) -> None:

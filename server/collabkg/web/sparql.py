@@ -334,7 +334,8 @@ def describe_service(endpoint_url: str, facts: DatasetFacts, timeout: float, lim
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
     for fmt in RESULT_FORMATS + GRAPH_FORMATS:
-        g.add((service, SD.resultFormat, fmt.iri))
+        if fmt.iri is not None:
+            g.add((service, SD.resultFormat, fmt.iri))
     g.add((service, RDFS.comment, Literal(_limits_text(timeout, limit), lang="en")))
     g.add((service, SD.defaultDataset, dataset))
     g.add((dataset, RDF.type, SD.Dataset))
@@ -375,6 +376,7 @@ def _service_description(requested_formats: Sequence[str]) -> Response:
     current = service()
     facts, timeout, limit = current.facts, current.settings.query_timeout, current.settings.result_limit
     choice = negotiate((*GRAPH_FORMATS, HTML), request.accept_mimetypes, requested_formats)
+    body: str | bytes
     if choice.format is HTML:
         body = render_template(
             "sparql.html",

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from rdflib import OWL, RDF, XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
+from rdflib.term import Node
 
 from ..formats import JSON_LD, N_TRIPLES, TRIG, TURTLE, Format, serialize_dataset
 from ..namespaces import ID, SD, VOID
@@ -28,7 +29,7 @@ DUMP_FORMATS: dict[str, Format] = {"ttl": TURTLE, "nt": N_TRIPLES, "trig": TRIG,
 QUAD_DUMPS = frozenset({"trig", "jsonld"})
 
 
-def _namespace(iri: URIRef) -> str:
+def _namespace(iri: Node) -> str:
     """The vocabulary an IRI belongs to: everything up to its last ``#`` or ``/``."""
     text = str(iri)
     cut = max(text.rfind("#"), text.rfind("/"))
@@ -45,7 +46,7 @@ class DatasetStatistics:
     #: Entities (distinct typed subjects) per class.
     classes: Mapping[URIRef, int]
     #: Triples per property.
-    properties: Mapping[URIRef, int]
+    properties: Mapping[Node, int]
     #: Triples per named graph.
     graphs: Mapping[URIRef, int]
     vocabularies: tuple[str, ...]
@@ -61,7 +62,7 @@ class DatasetStatistics:
         dataset = store.export()
         subjects: set[object] = set()
         objects: set[object] = set()
-        properties: Counter[URIRef] = Counter()
+        properties: Counter[Node] = Counter()
         typed: dict[URIRef, set[object]] = {}
         triples = 0
         for s, p, o in dataset.triples((None, None, None)):
