@@ -1,7 +1,8 @@
 """Media types of query results: which formats a result can take, how a request picks one, how it is written.
 
-Every response that carries query results (the SPARQL endpoint, and later canned queries and pages) goes
-through :func:`negotiate` and :func:`serialize`, so they all offer the same formats under the same names.
+Every response that carries query results (the SPARQL endpoint, canned queries, resource pages and data,
+trails, VoID, dumps) and the command line go through :func:`negotiate` and :func:`serialize`, so they all
+offer the same formats under the same names.
 Formats know their own media types and ``format=`` names; callers only say what kind of result they hold.
 
 A request picks a format by its ``Accept`` header (q-values honoured, by werkzeug) or overrides it with

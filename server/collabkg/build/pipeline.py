@@ -291,7 +291,7 @@ def parse_turtle(
 ) -> Graph:
     """A Turtle document as an rdflib graph, read by Oxigraph's parser unless it refuses the document.
 
-    rdflib's own Turtle parser is most of a large build's time (172 s at 1M triples against 24 s for this).
+    rdflib's own Turtle parser would be most of a large build's time (bench/RESULTS.md).
     Each IRI and blank node becomes one rdflib term object shared by all its occurrences, which the reasoner's
     indexes then compare by identity. RDF 1.1 makes ``"a"`` and ``"a"^^xsd:string`` one literal while rdflib
     keeps them apart; both come out as rdflib's plain ``"a"``, which is what rdflib's parser gives for the
@@ -301,7 +301,7 @@ def parse_turtle(
     :param terms: the rdflib term of each IRI (and renamed blank node) read so far; share one between the
         documents of a build so that an IRI is one object in all of them.
     :param into: a graph that receives the triples too (the union of the data files): cheaper than adding the
-        returned graph to it, which walks rdflib's store once more (11.4 s -> 10.5 s at 300,000 triples).
+        returned graph to it, which walks rdflib's store once more.
     """
     try:
         return _oxigraph_turtle(content, base_iri, {} if terms is None else terms, into)
@@ -356,8 +356,8 @@ def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
     """Write the named graphs as TriG, atomically; returns the file's sha256.
 
     Each graph is a ``<name> { ... }`` block of N-Triples lines, which TriG reads as they are. rdflib's TriG
-    serializer (prefixed names, triples grouped by subject) reads better but took 6.5 s at 100,000 triples
-    against 0.7 s for this; people read the graph through the server, which has the prefixes.
+    serializer (prefixed names, triples grouped by subject) reads better but takes many times as long
+    (bench/RESULTS.md); people read the graph through the server, which has the prefixes.
     """
     chunks = []
     for name, graph in graphs.items():

@@ -10,7 +10,7 @@ two engines (:data:`ENGINES`) that give the same inferred graph:
     ``prp-trp``, ``prp-spo2``, ``prp-dom``, ``prp-rng``, ``cax-sco``/``cax-eqc``, ``cls-hv1/2``, and the
     ``prp-fp``/``prp-ifp``/datatype checks), which run over the data by semi-naive forward chaining on plain
     dict and set indexes. owlrl instead re-applies every rule to every triple on each pass over the whole
-    graph, which is what makes it minutes at 100,000 triples. Whatever the compiled rules do not cover (an
+    graph, which is what makes it slow as the graph grows (bench/RESULTS.md). Whatever the compiled rules do not cover (an
     ``owl:sameAs`` between distinct terms, a schema statement in the data, a construct such as
     ``owl:someValuesFrom``, an ill-typed literal) sends the whole graph to owlrl instead, so the answer is
     always owlrl's.
@@ -21,28 +21,8 @@ The same forward chaining, over rules compiled from the asserted axioms instead 
 why each triple holds (:func:`derive`): the rule and its premises, which :mod:`collabkg.build.explanations` writes as
 PROV-O. Recording is off on the fast path.
 
-What is left out, and why (this paragraph is the README's):
-
-    The inferred graph holds only what the OWL 2 RL reasoner adds that says something about this graph. Left
-    out are (1) every triple already asserted in the ontology or the data; (2) triples about literals (owlrl
-    types each literal with its datatype and makes it ``owl:sameAs`` itself); (3) triples whose subject or
-    object is a term of the RDF, RDFS, OWL or XSD vocabularies: the axioms about the built-ins,
-    ``owl:Thing``/``owl:Nothing``, ``rdfs:Resource``, ``x a owl:Thing``, ``C rdfs:subClassOf owl:Thing``,
-    ``xsd:string a rdfs:Datatype``, ``p a owl:AnnotationProperty`` hold of any graph; (4) ``rdfs:domain`` and
-    ``rdfs:range`` triples, which the schema rules derive by widening an asserted domain or range to a
-    superclass or handing it down to a subproperty, a weaker restatement of what the ontology says (their
-    effect on the data, the ``rdf:type`` triples, is kept); (5) reflexive triples with an RDF/RDFS/OWL
-    predicate (``x owl:sameAs x``, ``C rdfs:subClassOf C``, ``C owl:equivalentClass C``), true of every term;
-    (6) triples that mention a blank node of the ontology: the anonymous restrictions and lists behind
-    ``owl:hasValue`` classes, property chains and ``owl:oneOf``, whose labels mean nothing outside the
-    ontology file (the named classes they define are kept); (7) copies of a statement onto an ``owl:sameAs``
-    alias: each set of same-as resources is represented by one member (an IRI of
-    ``https://w3id.org/collabkg/id/`` if there is one, else the first IRI in code point order), statements are
-    kept for that member only, and the ``owl:sameAs`` links themselves are kept so a query can follow them.
-    Kept are the real consequences: mirrored symmetric links, closed transitive chains, inverse links, classes
-    filled from ``owl:hasValue`` definitions, property-chain results, superclass types and super-property
-    links (also to PROV, SKOS, FaBiO, DCTERMS and schema.org terms), and new ``rdfs:subClassOf`` and
-    ``rdfs:subPropertyOf`` links between named terms.
+What is left out of the inferred graph, and why, is the README's "What the inferred graph leaves out";
+:func:`is_noise` has one numbered branch per item.
 """
 
 from __future__ import annotations

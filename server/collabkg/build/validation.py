@@ -89,7 +89,7 @@ def validate(
 
     SHACL-SPARQL constraints (``sh:sparql``) and the SHACL Advanced Features are enabled. ``data`` is the
     same afterwards: the ontology's triples it lacks are added for the validation and taken out again, where
-    pySHACL would copy the whole data graph to mix them in (30 s -> 19 s at 300,000 triples). Shapes with SHACL
+    pySHACL would copy the whole data graph to mix them in (bench/RESULTS.md has the figures). Shapes with SHACL
     rules (``sh:rule``), which write into the data graph, get the copy.
 
     :param on_warning: receives what pySHACL reports as a Python warning (a recursive shape, an unusable
@@ -131,8 +131,8 @@ def validate(
 class Checks:
     """The data loaded once into an Oxigraph store, to run any number of checks on.
 
-    rdflib's SPARQL evaluator took 93 s for the checks at 1M triples, 27 s at 300,000; Oxigraph's (Rust)
-    takes 5.7 s at 300,000, most of it loading the store. The results are the same rows (tests/test_checks.py).
+    Oxigraph's SPARQL engine (Rust) runs the checks several times faster than rdflib's, most of its time
+    loading the store (bench/RESULTS.md); the results are the same rows (tests/test_checks.py).
     """
 
     def __init__(self, data: Graph) -> None:
