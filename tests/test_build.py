@@ -9,6 +9,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import pyoxigraph as oxigraph
 import pytest
 from click.testing import CliRunner
 from collabkg.build import BuildError, ValidationFailed, build, parse_turtle
@@ -197,10 +198,25 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
     assert {"rdflib", "owlrl", "pyshacl", "pyoxigraph", "code_sha256"} <= set(manifest["code"])
 
 
+def test_the_served_store_holds_the_dataset_file_s_graphs(built: ProjectPaths) -> None:
+    """The build writes the served store (Oxigraph, on disk) beside the TriG, in a folder named by the
+    dataset's hash that the manifest names, with the same quads in the same named graphs."""
+    manifest = json.loads(built.manifest_file.read_text())
+    folder = built.build_dir / manifest["output"]["store"]
+    assert folder.name.startswith("store-") and folder.is_dir()
+    store = oxigraph.Store.read_only(str(folder))
+    written = oxigraph.Dataset(oxigraph.parse(path=built.dataset_file, format=oxigraph.RdfFormat.TRIG))
+    assert len(store) == len(written) == sum(manifest["graphs"].values())
+    assert {str(g.value) for g in store.named_graphs()} == set(manifest["graphs"])
+    ground = [q for q in written if not isinstance(q.subject, oxigraph.BlankNode | oxigraph.Triple)]
+    ground = [q for q in ground if not isinstance(q.object, oxigraph.BlankNode)]
+    assert ground and all(quad in store for quad in ground)
+
+
 def test_outputs_are_readable_by_the_server_user_whoever_builds(built: ProjectPaths) -> None:
     """Outputs are written to private temporary files, then opened to all readers (never to writers) before
     they take their names: a server running as another user can read them, and nobody else can change them."""
-    outputs = [built.dataset_file, built.snapshot_file, built.manifest_file]
+    outputs = [built.dataset_file, built.manifest_file]
     assert [stat.S_IMODE(path.stat().st_mode) for path in outputs] == [0o644] * len(outputs)
 
 

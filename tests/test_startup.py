@@ -1,24 +1,20 @@
-"""Start-up does only what the first request needs: no pyLODE, no VoID counts, and the dataset from the build's
-snapshot, which is loaded only when it is exactly the one the manifest records."""
+"""Start-up does only what the first request needs (no pyLODE, no VoID counts), and serves only what the build
+wrote, checked current by its manifest."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import pickle
 import re
 import shutil
-from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 from collabkg.paths import project_paths
 from collabkg.queryfiles import QueryFileError
-from collabkg.store import DatasetSource, Store, load_snapshot, load_store, open_built
+from collabkg.store import BuildUnavailable, DatasetSource, open_built
 from collabkg.web import create_app
 from collabkg.web.context import Service
 from conftest import ROOT
-from rdflib import BNode, Literal, URIRef
 
 
 @pytest.fixture
@@ -28,15 +24,6 @@ def build_copy(built_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     shutil.copytree(built_dataset.parent, copy)
     monkeypatch.setenv("COLLABKG_BUILD_DIR", str(copy))
     return copy
-
-
-def _ground(store: Store) -> set[tuple[object, ...]]:
-    """The quads without blank nodes, which get new ids in every parse (their count is compared per graph)."""
-    return {quad for quad in store.dataset.quads() if not any(isinstance(term, BNode) for term in quad)}
-
-
-def _recorded_sha256(build_dir: Path) -> str:
-    return json.loads((build_dir / "manifest.json").read_text())["output"]["snapshot_sha256"]
 
 
 def test_create_app_leaves_the_vocabulary_page_and_void_counts_to_their_first_request(
@@ -53,51 +40,23 @@ def test_create_app_leaves_the_vocabulary_page_and_void_counts_to_their_first_re
     assert "vocab_html" in vars(state)
 
 
-def test_the_snapshot_gives_the_dataset_and_version_the_trig_gives(build_copy: Path) -> None:
-    from_snapshot = load_snapshot(
-        build_copy / "collabkg.store.pickle",
-        _recorded_sha256(build_copy),
-        [DatasetSource(build_copy / "collabkg.trig")],
-    )
-    parsed = load_store([DatasetSource(build_copy / "collabkg.trig")])
-    assert from_snapshot is not None
-    assert from_snapshot.version == parsed.version
-    assert from_snapshot.graph_names() == parsed.graph_names()
-    assert _ground(from_snapshot) == _ground(parsed)
-    for name in parsed.graph_names():
-        assert len(from_snapshot.dataset.graph(name)) == len(parsed.dataset.graph(name)), name
-    assert dict(from_snapshot.dataset.namespaces()) == dict(parsed.dataset.namespaces())
+def test_a_stale_build_is_not_served_unless_asked_and_then_it_is_the_last_one(build_copy: Path) -> None:
+    """The app never builds: an output older than its inputs is an error naming what changed, or, with
+    SERVE_STALE_BUILD (what serve does after a build that failed), the last output as it is."""
+    manifest = json.loads((build_copy / "manifest.json").read_text())
+    manifest["inputs"]["data/andersson-2011.ttl"] = "0" * 64
+    (build_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BuildUnavailable, match=r"stale \(data/andersson-2011\.ttl changed\)"):
+        create_app({"PROJECT_ROOT": str(ROOT)})
+    app = create_app({"PROJECT_ROOT": str(ROOT), "SERVE_STALE_BUILD": True})
+    assert Service.of(app).store.version == open_built(project_paths(ROOT), allow_stale=True)[0].version
 
 
-def test_a_snapshot_that_is_not_the_recorded_one_is_refused_and_the_trig_served(build_copy: Path) -> None:
-    snapshot_file = build_copy / "collabkg.store.pickle"
-    recorded = _recorded_sha256(build_copy)
-    parsed = load_store([DatasetSource(build_copy / "collabkg.trig")])
-    forged = URIRef("urn:forged")
-    parsed.dataset.graph(forged).add((forged, forged, Literal("not built")))
-    snapshot_file.write_bytes(pickle.dumps(parsed.dataset.store))
-    assert load_snapshot(snapshot_file, recorded, [DatasetSource(build_copy / "collabkg.trig")]) is None
-    served, _ = open_built(project_paths(ROOT))
-    assert forged not in served.graph_names()
-    assert len(served) == len(parsed) - 1
-
-
-def test_a_snapshot_naming_anything_but_rdflib_terms_is_refused_even_with_its_hash(tmp_path: Path) -> None:
-    hostile = tmp_path / "collabkg.store.pickle"
-    hostile.write_bytes(pickle.dumps(OrderedDict(a=1)))
-    sha256 = hashlib.sha256(hostile.read_bytes()).hexdigest()
-    source = tmp_path / "empty.trig"
-    source.write_text("")
-    assert load_snapshot(hostile, sha256, [DatasetSource(source)]) is None
-
-
-def test_a_snapshot_others_may_write_is_refused(build_copy: Path) -> None:
-    snapshot_file = build_copy / "collabkg.store.pickle"
-    snapshot_file.chmod(0o666)
-    sources = [DatasetSource(build_copy / "collabkg.trig")]
-    assert load_snapshot(snapshot_file, _recorded_sha256(build_copy), sources) is None
-    snapshot_file.chmod(0o644)
-    assert load_snapshot(snapshot_file, _recorded_sha256(build_copy), sources) is not None
+def test_a_damaged_build_is_not_served_even_when_asked(build_copy: Path) -> None:
+    with open(build_copy / "collabkg.trig", "a", encoding="utf-8") as dataset:
+        dataset.write("\n")
+    with pytest.raises(BuildUnavailable, match="is not the file the build wrote"):
+        create_app({"PROJECT_ROOT": str(ROOT), "SERVE_STALE_BUILD": True})
 
 
 def test_queries_the_build_parsed_are_parsed_on_first_use_and_others_at_start(

@@ -58,9 +58,10 @@ class Manifest:
     graphs: dict[str, int]
     #: Seconds per stage of the build that wrote the output.
     timings: dict[str, float]
-    #: The sha256 of the dataset file (TriG) and of the store snapshot beside it.
+    #: The sha256 of the dataset file (TriG).
     dataset_sha256: str
-    snapshot_sha256: str
+    #: The folder of the build folder holding the served store (Oxigraph, on disk): ``store-<hash>``.
+    store: str
     #: Digests of the served query texts the build parsed (:func:`collabkg.queryfiles.query_digests`).
     parsed_queries: frozenset[str]
 
@@ -77,7 +78,7 @@ class Manifest:
                 graphs=data["graphs"],
                 timings=data["timings"],
                 dataset_sha256=data["output"]["sha256"],
-                snapshot_sha256=data["output"]["snapshot_sha256"],
+                store=data["output"]["store"],
                 parsed_queries=frozenset(data["parsed_queries"]),
             )
         except (OSError, ValueError, KeyError, TypeError):
@@ -93,7 +94,7 @@ class Manifest:
             "output": {
                 "file": paths.dataset_file.name,
                 "sha256": self.dataset_sha256,
-                "snapshot_sha256": self.snapshot_sha256,
+                "store": self.store,
             },
             "timings": self.timings,
             "parsed_queries": sorted(self.parsed_queries),
@@ -168,6 +169,8 @@ def freshness(paths: ProjectPaths, inputs: Mapping[Path, bytes] | None = None) -
         return Freshness(None, (f"{show(paths.dataset_file, paths)} is missing",))
     if sha256(dataset) != manifest.dataset_sha256:
         return Freshness(None, (f"{show(paths.dataset_file, paths)} is not the file the build wrote",))
+    if not (paths.build_dir / manifest.store).is_dir():
+        return Freshness(None, (f"{show(paths.build_dir / manifest.store, paths)} is missing",))
     if inputs is None:
         try:
             inputs = read_inputs(paths)

@@ -47,11 +47,6 @@ class ProjectPaths:
         return self.build_dir / "collabkg.trig"
 
     @property
-    def snapshot_file(self) -> Path:
-        """The dataset as the server holds it in memory, pickled, for a fast start (see ``store.local``)."""
-        return self.build_dir / "collabkg.store.pickle"
-
-    @property
     def manifest_file(self) -> Path:
         """Hashes of the inputs the current output was built from, and the build's counts."""
         return self.build_dir / "manifest.json"

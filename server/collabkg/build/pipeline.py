@@ -23,6 +23,7 @@ import fcntl
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,8 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pyoxigraph as oxigraph
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
@@ -40,10 +42,9 @@ from ..manifest import Manifest, fingerprint, freshness, input_files, sha256, sh
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths
 from ..queryfiles import QueryFileError, query_digests
-from ..store import DatasetSource, load_store, snapshot
-
-if TYPE_CHECKING:
-    from .validation import Violation
+from .explanations import explain, unexplained
+from .reasoning import InconsistentGraph, infer
+from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
     "BuildError",
@@ -126,17 +127,13 @@ def build(
         except BaseException:
             paths.manifest_file.unlink(missing_ok=True)
             paths.dataset_file.unlink(missing_ok=True)
-            paths.snapshot_file.unlink(missing_ok=True)
+            _remove_older_stores(paths, keep=())
             raise
         return BuildResult.of(paths, manifest, rebuilt=True)
 
 
 def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None]) -> Manifest:
     """The stages, timed and logged; returns the manifest written."""
-    # Imported here, when a build runs: a server whose build is current starts without pySHACL and owlrl.
-    from .explanations import explain, unexplained
-    from .reasoning import InconsistentGraph, infer
-
     timings: dict[str, float] = {}
     started = mark = time.perf_counter()
 
@@ -200,13 +197,14 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graphs={str(name): len(graph) for name, graph in named.items()},
         timings=timings,  # completed below, before the manifest is written
-        dataset_sha256=write_dataset(paths.dataset_file, named),
-        snapshot_sha256=_write_snapshot(paths),
+        dataset_sha256=(dataset_sha256 := write_dataset(paths.dataset_file, named)),
+        store=write_store(paths, dataset_sha256),
         parsed_queries=frozenset(parsed_queries),
     )
     _lap(timings, "write", mark)
     _lap(timings, "total", started)
     _write_atomically(paths.manifest_file, manifest.to_json(paths))
+    _remove_older_stores(paths, keep=(manifest.store, *_previous_store(paths, manifest)))
     log(
         f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
         f"{sum(manifest.graphs.values()):,} triples (total {timings['total']:.2f}s)"
@@ -227,8 +225,6 @@ def _validate(
     :param checks: the text of each check query, by its file name as shown to people.
     :raises ValidationFailed: a shape or check found violations (all of them are listed, not just the first).
     """
-    from .validation import Checks, ConstraintError, validate  # see _run
-
     try:
         results = validate(data, shapes, ontology, on_warning=lambda message: log(f"warning: {message}"))
     except ConstraintError as exc:
@@ -314,8 +310,6 @@ def parse_turtle(
 
 def _oxigraph_turtle(content: bytes, base_iri: str, terms: dict[str, Node], into: Graph | None) -> Graph:
     """:func:`parse_turtle`'s fast path. :raises SyntaxError: Oxigraph refuses the document (or it is RDF-star)."""
-    import pyoxigraph as oxigraph  # see _run
-
     graph = Graph()
     datatypes: dict[str, URIRef] = {}
 
@@ -367,15 +361,51 @@ def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
     return sha256(content)
 
 
-def _write_snapshot(paths: ProjectPaths) -> str:
-    """Load the TriG just written as the server would, and write that store's snapshot; returns its sha256.
+def write_store(paths: ProjectPaths, dataset_sha256: str) -> str:
+    """Load the TriG just written into an Oxigraph store on disk, the served store; returns its folder's name.
 
-    Loading the written file (rather than pickling the graphs in hand) makes the snapshot the very dataset a
-    server parsing the TriG would hold, blank nodes and literal forms included.
+    The folder is named by the dataset's hash (``store-<hash>``) and written once: it is filled under a
+    temporary name and renamed when complete, so a server opening the folder the manifest names (read-only,
+    by any number of processes at once) never sees it change. Loading the written file rather than the graphs
+    in hand makes the store the very dataset the TriG holds.
+
+    :raises BuildError: Oxigraph cannot write the store (a full disk, say).
     """
-    content = snapshot(load_store([DatasetSource(paths.dataset_file)]))
-    _write_atomically(paths.snapshot_file, content)
-    return sha256(content)
+    name = f"store-{dataset_sha256[:16]}"
+    target = paths.build_dir / name
+    if target.is_dir():  # the same dataset, already loaded by an earlier build
+        return name
+    temporary = Path(tempfile.mkdtemp(dir=paths.build_dir, prefix=f".{name}.", suffix=".tmp"))
+    try:
+        store = oxigraph.Store(str(temporary))
+        store.bulk_load(path=paths.dataset_file, format=oxigraph.RdfFormat.TRIG)
+        store.flush()
+        store.optimize()
+        del store  # closes the database before it is renamed
+        temporary.chmod(0o755)  # mkdtemp makes it private; the store is for any user of the server
+        temporary.rename(target)
+    except OSError as exc:
+        raise BuildError(f"{show(target, paths)}: the store could not be written: {exc}") from exc
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return name
+
+
+def _previous_store(paths: ProjectPaths, manifest: Manifest) -> tuple[str, ...]:
+    """The store the output before this one was served from: a server still running on it keeps working."""
+    return tuple(
+        sorted(
+            (p.name for p in paths.build_dir.glob("store-*") if p.name != manifest.store),
+            key=lambda name: (paths.build_dir / name).stat().st_mtime,
+        )[-1:]
+    )
+
+
+def _remove_older_stores(paths: ProjectPaths, keep: tuple[str, ...]) -> None:
+    """Remove the stores of outputs older than the two kept (the current one, and the one before it)."""
+    for folder in paths.build_dir.glob("store-*"):
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_atomically(file: Path, content: bytes) -> None:

@@ -1,7 +1,7 @@
 """The served dataset: the :class:`Store` interface and the embedded store (remote stores: :mod:`.remote`)."""
 
 from .base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
-from .local import LocalStore, load_snapshot, load_store, new_dataset, open_built, snapshot
+from .local import LocalStore, load_store, new_dataset, open_built
 
 __all__ = [
     "BuildUnavailable",
@@ -10,9 +10,7 @@ __all__ = [
     "LocalStore",
     "Store",
     "StoreUnavailable",
-    "load_snapshot",
     "load_store",
     "new_dataset",
     "open_built",
-    "snapshot",
 ]
