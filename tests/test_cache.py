@@ -166,12 +166,19 @@ def test_a_repeated_query_text_is_parsed_once_even_with_the_answer_cache_off(mak
 
 
 def test_a_parsed_query_is_kept_per_base_url_its_relative_iris_resolve_against(make_app) -> None:
-    client = make_app(CACHE_BYTES=0).test_client()
+    """A parsed text is reused only under the base it was parsed with: the service's canonical URL, whatever
+    host a request names."""
     query = "SELECT ?x WHERE { BIND (<relative> AS ?x) }"
     answers = [
         json.loads(
-            client.get("/sparql", base_url=base, query_string={"query": query}, headers={"Accept": JSON}).data
+            make_app(CACHE_BYTES=0, BASE_URL=base)
+            .test_client()
+            .get("/sparql", base_url=host, query_string={"query": query}, headers={"Accept": JSON})
+            .data
         )["results"]["bindings"][0]["x"]["value"]
-        for base in ("http://one.example", "http://two.example")
+        for base, host in (
+            ("http://one.example", "http://any.example"),
+            ("http://two.example", "http://one.example"),
+        )
     ]
     assert answers == ["http://one.example/relative", "http://two.example/relative"]

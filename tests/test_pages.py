@@ -368,3 +368,30 @@ def test_rdflib_follows_every_model_iri(live_built_server: LiveServer, served: D
     assert (
         ID["model/partnership"] in colocation
     )  # asserted only the other way round: the inferred one is there
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/void", "text/turtle"),
+        ("/.well-known/void", "text/turtle"),
+        ("/sparql", "text/turtle"),
+        ("/sparql", "text/html"),
+        ("/queries", "application/json"),
+        ("/queries", "text/html"),
+        ("/ui", "text/html"),
+        ("/", "text/html"),
+    ],
+)
+def test_what_the_service_says_about_itself_uses_its_base_url_never_the_host(
+    make_app, path: str, accept: str
+) -> None:
+    """A forged Host header could otherwise plant another server's URL in VoID, the service description or
+    the query listings (cached by clients and crawlers); the service names itself by BASE_URL only."""
+    client = make_app(BASE_URL="https://kg.example.org").test_client()
+    response = client.get(path, headers={"Host": "evil.example", "Accept": accept})
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "evil.example" not in body
+    if path != "/":
+        assert "https://kg.example.org/" in body

@@ -249,6 +249,12 @@ def test_relative_iris_resolve_against_the_endpoint(client: FlaskClient) -> None
     assert response.data.decode().startswith("<http://localhost/s> <http://localhost/p> ")
 
 
+def test_relative_iris_resolve_against_the_canonical_url_whatever_the_host(make_app) -> None:
+    client = make_app(BASE_URL="https://kg.example.org/collab/").test_client()
+    response = get(client, "CONSTRUCT { <s> <p> 1 } WHERE {}", format="nt", headers={"Host": "evil.example"})
+    assert response.data.decode().startswith("<https://kg.example.org/collab/s> ")
+
+
 def test_project_prefixes_are_predeclared(client: FlaskClient) -> None:
     response = get(client, "SELECT ?x WHERE { BIND(rdfs:label AS ?x) }")
     assert json_rows(response) == [("http://www.w3.org/2000/01/rdf-schema#label",)]

@@ -6,6 +6,7 @@ Exit codes (as pySHACL's): 0 success; 1 the data does not conform (SHACL violati
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,12 @@ def build_cmd(paths: ProjectPaths, force: bool) -> None:
     "loading the dataset here.",
 )
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds a query may run (default 10).")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The URL clients reach the service at, written into what it says about itself (VoID, service "
+    "description, links); default: http://HOST:PORT of the bind address (this host's name for 0.0.0.0).",
+)
 @click.pass_obj
 def serve_cmd(
     paths: ProjectPaths,
@@ -126,6 +133,7 @@ def serve_cmd(
     graphs: tuple[tuple[str, Path], ...],
     store_url: str | None,
     timeout: float | None,
+    base_url: str | None,
 ) -> None:
     """Serve the graph over HTTP: SPARQL 1.1 endpoint at /sparql, read-only.
 
@@ -142,6 +150,7 @@ def serve_cmd(
         config["STORE_URL"] = store_url
     if timeout is not None:
         config["QUERY_TIMEOUT"] = timeout
+    config["BASE_URL"] = base_url or default_base_url(host, port)
     if not sources and not store_url:
         _build(paths, log=_stderr)
     try:
@@ -399,3 +408,11 @@ def _served_queries(paths: ProjectPaths) -> ServedQueries:
         return ServedQueries.load(paths.queries_dir)
     except QueryFileError as exc:
         _fail(exc)
+
+
+def default_base_url(host: str, port: int) -> str:
+    """``http://HOST:PORT`` of the address the server binds; for a wildcard address (every interface), this
+    machine's name, which is what a client elsewhere would use."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     "STORE_URL": None,
     #: Serve the last build output even when it is stale (after a build that failed).
     "SERVE_STALE_BUILD": False,
+    #: The URL the service is reached at (scheme, host, port and any path it is mounted under): what it
+    #: writes into everything it says about itself (VoID, the service description, query listings), never
+    #: the request's ``Host``, which any client can forge. ``collabkg serve`` sets it (``--base-url``, by
+    #: default from the address it binds).
+    "BASE_URL": "http://localhost",
     #: Seconds a query may run before it is stopped and answered 503.
     "QUERY_TIMEOUT": 10.0,
     #: Most rows (or triples) a query response carries.

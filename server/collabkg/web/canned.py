@@ -4,13 +4,13 @@ runs one with the request's parameters (:mod:`collabkg.queryfiles` reads the fil
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import NotFound
 
 from .. import formats
 from ..queryfiles import RESERVED_NAMES, ParameterError
 from . import sparql
-from .context import service
+from .context import absolute_url, service
 
 bp = Blueprint("canned", __name__)
 
@@ -34,7 +34,7 @@ def list_queries() -> Response:
     """The canned queries: HTML for a browser, JSON otherwise."""
     choice = formats.negotiate(LISTING_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
     listing = [
-        {**query.describe(), "url": url_for("canned.run_query", name=query.name, _external=True)}
+        {**query.describe(), "url": absolute_url("canned.run_query", name=query.name)}
         for query in service().queries.canned.values()
     ]
     if choice.format is formats.HTML:

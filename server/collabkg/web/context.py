@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 from rdflib import Graph, URIRef
 from rdflib.query import Result, ResultRow
 from rdflib.term import Node
@@ -27,7 +27,7 @@ from .cache import ResultCache
 from .vocabdoc import ontology_documentation
 from .void import DatasetStatistics
 
-__all__ = ["DatasetFacts", "Service", "Settings", "run", "select", "service", "within_limits"]
+__all__ = ["DatasetFacts", "Service", "Settings", "absolute_url", "run", "select", "service", "within_limits"]
 
 T = TypeVar("T")
 
@@ -50,6 +50,8 @@ class Settings:
     result_limit: int
     #: Bytes of query answers each process keeps for repeated requests; 0: none.
     cache_bytes: int
+    #: Where the service is reached, without a trailing ``/`` (``http://127.0.0.1:8000``).
+    base_url: str
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> Settings:
@@ -61,6 +63,7 @@ class Settings:
             query_timeout=float(config["QUERY_TIMEOUT"]),
             result_limit=int(config["RESULT_LIMIT"]),
             cache_bytes=int(config["CACHE_BYTES"]),
+            base_url=str(config["BASE_URL"]).rstrip("/"),
         )
 
 
@@ -118,6 +121,14 @@ class Service:
 def service() -> Service:
     """The service of the app handling the current request."""
     return Service.of(current_app)
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """The URL of ``endpoint`` on the service's canonical base (:attr:`Settings.base_url`): what the service
+    writes about itself, whatever ``Host`` a request came with."""
+    path = url_for(endpoint, **values)
+    root = request.script_root
+    return service().settings.base_url + (path[len(root) :] if root and path.startswith(root) else path)
 
 
 def within_limits(work: Callable[[float], T]) -> T:

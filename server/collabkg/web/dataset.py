@@ -4,14 +4,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from rdflib import URIRef
 from rdflib.term import Node
 from werkzeug.exceptions import NotFound
 
 from .. import formats
 from ..namespaces import CK
-from .context import select, service
+from .context import absolute_url, select, service
 from .pages import href, model_map
 from .void import DUMP_FORMATS, describe_dataset, write_dump
 
@@ -82,7 +82,7 @@ def vocab() -> Response:
 
 
 def _dump_urls() -> dict[str, str]:
-    return {ext: url_for("dataset.dump", extension=ext, _external=True) for ext in DUMP_FORMATS}
+    return {ext: absolute_url("dataset.dump", extension=ext) for ext in DUMP_FORMATS}
 
 
 @bp.get("/.well-known/void")
@@ -94,8 +94,8 @@ def void() -> Response:
     )
     graph = describe_dataset(
         service().statistics,
-        description_url=url_for("dataset.void", _external=True),
-        sparql_url=url_for("sparql.endpoint", _external=True),
+        description_url=absolute_url("dataset.void"),
+        sparql_url=absolute_url("sparql.endpoint"),
         dump_urls=_dump_urls(),
     )
     response = Response(formats.serialize_graph(graph, choice.format), content_type=choice.content_type)

@@ -39,7 +39,7 @@ from ..formats import (
 from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
 from ..store.query import DatasetSelection, PreparedQuery, prepare
 from .cache import CachedAnswer, etag_of
-from .context import DatasetFacts, service, within_limits
+from .context import DatasetFacts, absolute_url, service, within_limits
 
 bp = Blueprint("sparql", __name__)
 
@@ -202,7 +202,7 @@ def answer(
     if cached is None:
 
         def work(deadline: float) -> CachedAnswer:
-            prepared = query if isinstance(query, PreparedQuery) else _prepare_text(query, request.base_url)
+            prepared = query if isinstance(query, PreparedQuery) else _prepare_text(query, endpoint_url())
             choice = negotiate(
                 FORMATS_BY_QUERY_FORM[prepared.form], request.accept_mimetypes, requested_formats
             )
@@ -224,6 +224,11 @@ def answer(
     if cached.truncated:
         response.headers[TRUNCATED_HEADER] = str(limit)
     return _tagged(response, tag)
+
+
+def endpoint_url() -> str:
+    """The endpoint's canonical URL: relative IRIs of queries resolve against it, as the protocol suggests."""
+    return absolute_url("sparql.endpoint")
 
 
 @functools.lru_cache(maxsize=256)
@@ -248,13 +253,10 @@ def _cache_key(
 
     The format is keyed by what negotiation reads (``Accept`` as sent, and ``format=``) rather than by its
     outcome, so a hit needs no parsing; two spellings of one format are two entries, which costs only memory.
-    Query text carries the URL its relative IRIs resolve against, as the request gave it (decoding it into
-    ``request.base_url`` costs more than the rest of a hit).
+    Relative IRIs of a query text resolve against the endpoint's canonical URL, the same for every request.
     """
     if isinstance(query, str):
-        environ = request.environ
-        base = (request.scheme, request.host, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
-        identity: tuple[str, ...] = ("text", query, *base)
+        identity: tuple[str, ...] = ("text", query)
     elif name is not None:
         identity = ("name", name)
     else:
@@ -385,9 +387,10 @@ def _service_description(requested_formats: Sequence[str]) -> Response:
             graph_formats=GRAPH_FORMATS,
             default_graph_text=_default_graph_text(facts),
             limits_text=_limits_text(timeout, limit),
+            endpoint_url=endpoint_url(),
         )
     else:
-        body = serialize_graph(describe_service(request.base_url, facts, timeout, limit), choice.format)
+        body = serialize_graph(describe_service(endpoint_url(), facts, timeout, limit), choice.format)
     response = Response(body, content_type=choice.content_type)
     response.vary.add("Accept")
     return response

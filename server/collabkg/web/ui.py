@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, render_template, send_from_directory
 from werkzeug.exceptions import NotFound
 
 from ..namespaces import PREFIXES
-from .context import service
+from .context import absolute_url, service
 
 __all__ = ["bp"]
 
@@ -38,7 +38,7 @@ def ui() -> Response:
         installed=installed,
         ui_dir=current.settings.ui_dir,
         examples=examples,
-        endpoint=url_for("sparql.endpoint", _external=True),
+        endpoint=absolute_url("sparql.endpoint"),
         prefixes=PREFIXES,
     )
     return Response(body, mimetype="text/html")
