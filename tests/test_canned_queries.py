@@ -270,11 +270,11 @@ def test_findings_supported_by_both_reviews(client: FlaskClient) -> None:
         ("andersson-2011-communication-4", "cameron-2000-barrier-3"),
         ("andersson-2011-communication-6", "cameron-2000-facilitator-1"),
         ("andersson-2011-common-ground-3", "cameron-2000-facilitator-1"),
-        ("andersson-2011-commitment-4", "cameron-2000-facilitator-2"),
         ("andersson-2011-leadership-6", "cameron-2000-facilitator-6"),
-        ("andersson-2011-rules-and-regulations-2", "cameron-2000-barrier-8"),
-        ("andersson-2011-rules-and-regulations-2", "cameron-2000-barrier-10"),
     }
+    # commitment-4 ~ facilitator-2 and rules-and-regulations-2 ~ barrier-8, barrier-10 are related claims since
+    # issue 14: involving "all the relevant actors" is not involving frontline staff, changing rules are not the
+    # political climate or reorganisation.
     assert len(table) == len(pairs)
     assert all(row["rationale"] for row in table)
     assert set(column(table, "otherReview")) == {ID + "study/cameron-2000"}
