@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from rdflib import Dataset, URIRef
+from rdflib import RDF, SKOS, Dataset, Namespace, URIRef
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = Path(__file__).parent / "competency"
 MODEL = "https://w3id.org/collabkg/id/model/"
 CK = "https://w3id.org/collabkg/vocab#"
+DETERMINANT = "https://w3id.org/collabkg/id/determinant/"
+#: ck:strengthRank of each strength (the ontology's scale).
+RANK = {"stated": 4, "qualified": 3, "tentative": 2, "hypothetical": 1, "curatedReading": 0}
 
 
 @pytest.fixture
@@ -115,6 +118,74 @@ def test_the_ranks_between_the_ends_are_a_curated_reading(graph: Dataset) -> Non
         ("co-location", 6, "curatedReading"),
         ("pooled-budgets", 7, "stated"),
     ]
+
+
+def test_where_trust_comes_from_is_said_with_a_may(graph: Dataset) -> None:
+    # "Trust may be a result of communication ..., but also of a long-term commitment to collaboration [56]" (and
+    # the Discussion's "hypothetical chain"); "Their commitment is based on communication, trust and a common
+    # ground"; the common ground "is built on trust".
+    firmest = {
+        (str(a).removeprefix(DETERMINANT), str(b).removeprefix(DETERMINANT)): rank.toPython()
+        for a, b, rank in graph.query((QUERIES / "contributes-to.rq").read_text())
+    }
+    assert firmest == {
+        ("communication", "trust"): RANK["tentative"],
+        ("commitment", "trust"): RANK["tentative"],
+        ("trust", "common-ground"): RANK["stated"],
+        ("communication", "commitment"): RANK["stated"],
+        ("trust", "commitment"): RANK["stated"],
+        ("common-ground", "commitment"): RANK["stated"],
+    }
+
+
+def test_links_held_only_with_a_hedge(graph: Dataset) -> None:
+    hedged: dict[str, int] = {}
+    for _s, p, _o, firmest in graph.query((QUERIES / "hedged-links.rq").read_text()):
+        if firmest.toPython() < RANK["stated"]:
+            name = str(p).rsplit("#", 1)[-1]
+            hedged[name] = hedged.get(name, 0) + 1
+    assert hedged == {
+        "organizationalLevel": 4,  # "mainly" on the micro level
+        "orientation": 7,  # "mainly structural", "more process oriented"
+        "combinesWith": 6,  # "often combined" (2), "may also be combined" (2), "may" create hybrids (2)
+        "identifiedIn": 3,  # the three hybrid models the combinations "may even create"
+        "hasComponent": 6,
+        "contributesTo": 2,  # trust "may be a result of" communication and commitment
+        "moreComplexThan": 4,  # neighbours between the ends of the implicit scale: curated readings
+        "complexityRank": 5,  # ranks 2-6
+        "subClassOf": 2,  # structural ones "could be classified as interorganizational", and so on
+    }
+
+
+def test_an_inference_is_as_firm_as_its_weakest_premise(graph: Dataset) -> None:
+    """What follows from a "may" is a "may": computed from the explanations and the supported statements."""
+    model, ck = Namespace(MODEL), Namespace(CK)
+    expected = {
+        # symmetric from "Partnerships may also be combined with co-location"
+        (model["co-location"], ck.combinesWith, model.partnership): "tentative",
+        # from the hybrids the models "may even create"
+        (model["co-location"], ck.combinesWith, model["multidisciplinary-teams"]): "tentative",
+        # transitive over neighbours on the implicit scale, each a curated reading
+        (model["co-location"], ck.moreComplexThan, model["interagency-meetings"]): "curatedReading",
+        # the inverse of a stated end of the scale
+        (model["information-exchange"], ck.lessComplexThan, model["pooled-budgets"]): "stated",
+        # "mainly structural", and structural models "could be classified as interorganizational"
+        (model["case-coordination"], RDF.type, ck.InterorganizationalModel): "tentative",
+        # "located mainly on the organizational micro level"
+        (model["interagency-meetings"], RDF.type, ck.MicroLevelModel): "qualified",
+        # "the other models are including middle management levels as well" (as the micro level)
+        (model.partnership, RDF.type, ck.MicroLevelModel): "stated",
+        # the mirror of a curated mapping
+        (model["multi-agency-teams"], SKOS.relatedMatch, model["multidisciplinary-teams"]): "curatedReading",
+    }
+    query = (QUERIES / "weakest-premise.rq").read_text()
+    weakest = {
+        triple: graph.query(query, initBindings=dict(zip("spo", triple, strict=True))).bindings[0]["weakest"]
+        for triple in expected
+    }
+    assert {triple: rank.toPython() for triple, rank in weakest.items()} == {
+        triple: RANK[strength] for triple, strength in expected.items()
+    }
 
 
 def test_eight_countries_of_andersson(graph: Dataset) -> None:
