@@ -39,6 +39,7 @@ SHIPPED = {
     "determinant-findings",
     "determinants",
     "explain",
+    "hedged-statements",
     "hybrid-models",
     "models",
     "models-by-level",
@@ -278,6 +279,56 @@ def test_findings_supported_by_both_reviews(client: FlaskClient) -> None:
     assert len(table) == len(pairs)
     assert all(row["rationale"] for row in table)
     assert set(column(table, "otherReview")) == {ID + "study/cameron-2000"}
+
+
+def test_what_the_graph_holds_only_with_a_hedge(client: FlaskClient) -> None:
+    table = rows(client, "/queries/hedged-statements")
+    assert table and all(int(row["rank"]) < 4 and row["strength"] != CK + "stated" for row in table)
+    by_claim = {(row["claim"].rsplit("/", 1)[1], row["subject"], row["predicate"]): row for row in table}
+    trust_2 = by_claim[("andersson-2011-trust-2", "", "")]
+    assert (trust_2["strength"], trust_2["hedges"], trust_2["rank"]) == (CK + "tentative", "may", "2")
+    # the micro level, "mainly"
+    micro = by_claim[
+        ("andersson-2011-organizational-levels", model("case-coordination"), CK + "organizationalLevel")
+    ]
+    assert (micro["object"], micro["strength"], micro["hedges"]) == (
+        CK + "microLevel",
+        CK + "qualified",
+        "mainly",
+    )
+    # trust may come from communication ("may") and in a "hypothetical chain": only the firmer "may" is listed
+    from_communication = [
+        row["claim"].rsplit("/", 1)[1]
+        for row in table
+        if row["subject"] == ID + "determinant/communication" and row["object"] == ID + "determinant/trust"
+    ]
+    assert from_communication == ["andersson-2011-trust-2"]
+    # a plainly stated link is never listed
+    assert not [row for row in table if row["predicate"] == CK + "coversCountry"]
+    # each Cameron facilitator is one of the "Factors which may improve joint working practices"
+    cameron = rows(client, "/queries/hedged-statements?review=cameron-2000")
+    assert {row["claim"].rsplit("-", 1)[0].rsplit("/", 1)[1] for row in cameron} == {
+        "cameron-2000-facilitator"
+    }
+    assert len(cameron) == 10 and {row["hedges"] for row in cameron} == {"may"}
+
+
+def test_curated_readings_of_the_sources(client: FlaskClient) -> None:
+    table = rows(client, "/queries/hedged-statements?strength=ck:curatedReading")
+    ranks = sorted(
+        (row["subject"].rsplit("/", 1)[1], int(row["object"]))
+        for row in table
+        if row["predicate"] == CK + "complexityRank"
+    )
+    assert ranks == [
+        ("case-coordination", 2),
+        ("co-location", 6),
+        ("interagency-meetings", 3),
+        ("multidisciplinary-teams", 4),
+        ("partnership", 5),
+    ]
+    assert {row["hedges"] for row in table} == {"implicit"}
+    assert len(table) == 9  # the five ranks and the four links between neighbours on the scale
 
 
 def test_countries_per_review(client: FlaskClient) -> None:
