@@ -6,9 +6,9 @@ with as many reviews as it takes to reach a number of asserted triples. Each rev
 have, in similar proportions: a numbered reference list, a screening flow, authors, covered countries, models
 with orientation, levels, a complexity chain, combinations and hybrids, determinants that contribute to one
 another, findings with polarity, section, quote and cited references, and ``rdf:Statement`` nodes tying each
-link to the claim that supports it; ``mappings.ttl`` links models and findings of neighbouring reviews through
-``ck:CuratedMapping`` nodes. The ontology, shapes and queries are copied from this checkout, so the generated
-graph is reasoned and queried exactly like the real one.
+link to the claim that supports it (each, like each claim, with its ``ck:strength``); ``mappings.ttl`` links
+models and findings of neighbouring reviews through ``ck:CuratedMapping`` nodes. The ontology, shapes and
+queries are copied from this checkout, so the generated graph is reasoned and queried exactly like the real one.
 
 The output depends only on the seed and the target: the same arguments write the same bytes.
 
@@ -88,6 +88,7 @@ class _Turtle:
         self.add(node, "rdf:subject", s)
         self.add(node, "rdf:predicate", p)
         self.add(node, "rdf:object", o)
+        self.add(node, "ck:strength", "ck:stated")
 
 
 def _text(rng: random.Random, words: int) -> str:
@@ -138,6 +139,7 @@ def _review(out: _Turtle, rng: random.Random, number: int) -> _Review:
         out.add(node, "ck:reportedIn", review)
         out.add(node, "ck:section", _literal(section or rng.choice(_SECTIONS)))
         out.add(node, "ck:quote", _literal(f"{_text(rng, 14)} [{rng.randint(1, references)}]."))
+        out.add(node, "ck:strength", "ck:stated")
         for ref in rng.sample(refs, rng.randint(1, 3)):
             out.add(node, cites, ref)
         return node
@@ -225,6 +227,7 @@ def _mappings(out: _Turtle, rng: random.Random, reviews: list[_Review]) -> None:
             out.add(mapping, "ck:mappingRelation", relation)
             out.add(mapping, "ck:mappingObject", o)
             out.add(mapping, "ck:rationale", _literal(f"Both reviews speak of {_text(rng, 3)}."))
+            out.add(mapping, "ck:strength", "ck:curatedReading")
 
 
 def _countries(out: _Turtle) -> None:

@@ -60,7 +60,60 @@ BROKEN: dict[str, tuple[str, str]] = {
         'country:sweden a ck:Country ; ck:isoAlpha2 "SE" .',
         "country:sweden",
     ),
+    "unhedged-claim-violation": (
+        'claim:c ck:quote "Trust may be a result of communication." ; ck:strength ck:stated .',
+        "claim:c",
+    ),
+    "hedge-strength-violation": (
+        'claim:c ck:quote "Trust may be a result of communication." ; ck:strength ck:stated ; ck:hedge "may" .',
+        "claim:c",
+    ),
 }
+
+#: The other ways the hedge checks are broken: (check, fixture, focus node), one per branch of the check.
+MORE_BROKEN: list[tuple[str, str, str]] = [
+    (
+        "unhedged-claim-violation",
+        """claim:c ck:quote "Partnerships may also be combined with co-location." ; ck:strength ck:tentative ;
+               ck:hedge "may" ; ck:supportsStatement [ rdf:subject model:a ; rdf:predicate ck:combinesWith ;
+               rdf:object model:b ; ck:strength ck:stated ] .""",
+        "claim:c",
+    ),
+    (
+        "unhedged-claim-violation",
+        'claim:c ck:quote "Case coordination is mainly structural." ; ck:strength ck:stated .',
+        "claim:c",
+    ),
+    (
+        "hedge-strength-violation",
+        'claim:c ck:quote "Trust may be a result of communication." ; ck:strength ck:tentative .',
+        "claim:c",
+    ),
+    (
+        "hedge-strength-violation",
+        'claim:c ck:strength ck:curatedReading ; ck:hedge "implicit" .',
+        "claim:c",
+    ),
+]
+
+#: Fixtures the hedge checks must accept: a plain past "could not", and hedges recorded as they should be.
+NOT_BROKEN: list[tuple[str, str]] = [
+    (
+        "unhedged-claim-violation",
+        'claim:c ck:quote "If agreement could not be reached, the group discussed it." ; ck:strength ck:stated .',
+    ),
+    (
+        "unhedged-claim-violation",
+        'claim:c ck:quote "Maybe the mayor could not come." ; ck:strength ck:stated .',
+    ),
+    (
+        "hedge-strength-violation",
+        """claim:c ck:strength ck:hypothetical ; ck:hedge "implicit" ; ck:supportsStatement [ rdf:subject model:a ;
+               rdf:predicate ck:complexityRank ; rdf:object 2 ; ck:strength ck:curatedReading ;
+               ck:hedge "implicit" ; rdfs:comment "the order of presentation" ] .
+           mapping:m a ck:CuratedMapping ; ck:strength ck:curatedReading ; ck:rationale "why" .""",
+    ),
+]
 
 
 def test_every_check_has_a_broken_fixture() -> None:
@@ -87,6 +140,19 @@ def test_check_finds_the_broken_fixture(name: str) -> None:
     violations = check(graph, (CHECKS / f"{name}.rq").read_text(), name)
     assert [v.focus_node for v in violations][:1] == [focus], violations
     assert all(v.message for v in violations)
+
+
+@pytest.mark.parametrize(("name", "turtle", "focus"), MORE_BROKEN)
+def test_check_finds_each_way_it_is_broken(name: str, turtle: str, focus: str) -> None:
+    graph = Graph().parse(data=TURTLE_PREFIXES + turtle, format="turtle")
+    violations = check(graph, (CHECKS / f"{name}.rq").read_text(), name)
+    assert [v.focus_node for v in violations] == [focus], violations
+
+
+@pytest.mark.parametrize(("name", "turtle"), NOT_BROKEN)
+def test_check_accepts_what_is_not_broken(name: str, turtle: str) -> None:
+    graph = Graph().parse(data=TURTLE_PREFIXES + turtle, format="turtle")
+    assert check(graph, (CHECKS / f"{name}.rq").read_text(), name) == []
 
 
 def test_shapes_pass_on_the_real_data_and_leave_it_as_it_was(real_data: Graph) -> None:
