@@ -25,7 +25,8 @@ from collabkg.namespaces import (
     data_graph,
 )
 from collabkg.paths import ProjectPaths, project_paths
-from collabkg.store import BuildUnavailable, open_built
+from collabkg.store.base import BuildUnavailable
+from collabkg.store.oxigraph import open_built
 from conftest import ROOT, TURTLE_PREFIXES
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
@@ -198,19 +199,29 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
     assert {"rdflib", "owlrl", "pyshacl", "pyoxigraph", "code_sha256"} <= set(manifest["code"])
 
 
-def test_the_served_store_holds_the_dataset_file_s_graphs(built: ProjectPaths) -> None:
+def test_the_served_store_holds_the_dataset_file_s_graphs_and_their_union(built: ProjectPaths) -> None:
     """The build writes the served store (Oxigraph, on disk) beside the TriG, in a folder named by the
-    dataset's hash that the manifest names, with the same quads in the same named graphs."""
+    dataset's hash that the manifest names: the same quads in the same named graphs, and as its default graph
+    their union, each triple once (what the service's default graph is)."""
     manifest = json.loads(built.manifest_file.read_text())
     folder = built.build_dir / manifest["output"]["store"]
     assert folder.name.startswith("store-") and folder.is_dir()
     store = oxigraph.Store.read_only(str(folder))
     written = oxigraph.Dataset(oxigraph.parse(path=built.dataset_file, format=oxigraph.RdfFormat.TRIG))
-    assert len(store) == len(written) == sum(manifest["graphs"].values())
+    named = [quad for quad in store if not isinstance(quad.graph_name, oxigraph.DefaultGraph)]
+    union = {
+        (q.subject, q.predicate, q.object) for q in store if isinstance(q.graph_name, oxigraph.DefaultGraph)
+    }
+    assert len(named) == len(written) == sum(manifest["graphs"].values())
     assert {str(g.value) for g in store.named_graphs()} == set(manifest["graphs"])
     ground = [q for q in written if not isinstance(q.subject, oxigraph.BlankNode | oxigraph.Triple)]
     ground = [q for q in ground if not isinstance(q.object, oxigraph.BlankNode)]
     assert ground and all(quad in store for quad in ground)
+    assert (
+        len(union)
+        == manifest["output"]["union_size"]
+        == len({(q.subject, q.predicate, q.object) for q in named})
+    )
 
 
 def test_outputs_are_readable_by_the_server_user_whoever_builds(built: ProjectPaths) -> None:
@@ -418,8 +429,8 @@ def test_a_data_file_name_that_cannot_name_its_graph_is_an_error(tmp_path: Path,
 
 
 def test_a_served_query_that_does_not_parse_fails_the_build_naming_it(tmp_path: Path) -> None:
-    """The canned, page and trail queries are the server's, but the build parses them (and records their
-    digests, so the server need not parse them again at start): a broken one fails here, not at start."""
+    """The canned, page and trail queries are the server's, but the build parses them: a broken one fails
+    here, not at a server's start."""
     paths = make_tree(tmp_path)
     (paths.queries_dir / "pages").mkdir()
     broken = paths.queries_dir / "pages" / "broken.rq"
@@ -428,8 +439,7 @@ def test_a_served_query_that_does_not_parse_fails_the_build_naming_it(tmp_path: 
         build(paths)
     assert_no_output(paths)
     broken.write_text("#+ summary: fixed\nSELECT ?s WHERE { ?s ?p ?o }\n", encoding="utf-8")
-    build(paths)
-    assert len(json.loads(paths.manifest_file.read_text())["parsed_queries"]) == 1
+    assert build(paths).rebuilt
 
 
 # --- rebuild only when an input changed ---------------------------------------------------------------------

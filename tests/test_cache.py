@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from collabkg.web.cache import CachedAnswer, ResultCache
+from collabkg.web.cache import ENTRY_OVERHEAD, CachedAnswer, ResultCache
 from collabkg.web.context import Service
-from collabkg.web.sparql import _prepare_text
 from conftest import EX, ROOT
 from flask import Flask
 from flask.testing import FlaskClient
@@ -102,7 +101,7 @@ def test_canned_queries_are_cached_per_name_and_bindings(make_app, tmp_path: Pat
         "#+ param: _thing iri - - The thing\n"
         "SELECT ?label WHERE { ?_thing <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?label\n"
     )
-    for folder in ("pages", "trail"):  # the app's other queries, which a queries folder must hold too
+    for folder in ("pages", "trail", "void"):  # the app's other queries, which a queries folder must hold too
         (tmp_path / folder).symlink_to(ROOT / "queries" / folder)
     app = make_app(CANNED_QUERIES_DIR=str(tmp_path))
     client = app.test_client()
@@ -128,17 +127,33 @@ def test_canned_queries_are_cached_per_name_and_bindings(make_app, tmp_path: Pat
 
 
 def test_the_cache_keeps_the_most_recently_used_within_its_bytes() -> None:
-    cache = ResultCache(max_bytes=10)
+    """Each entry is charged its body, its key (a digest) and a fixed overhead; past the budget the least
+    recently used go first, and an entry larger than the whole budget is not kept at all."""
+    entry = 1 + 4 + len("text/plain") + ENTRY_OVERHEAD  # key "a", four bytes of body
+    cache = ResultCache(max_bytes=2 * entry + 1)
     answer = lambda n: CachedAnswer(b"x" * n, "text/plain", truncated=False)  # noqa: E731
-    cache.put(("a",), answer(4))
-    cache.put(("b",), answer(4))
-    assert cache.get(("a",)) is not None  # now b is the least recently used
-    cache.put(("c",), answer(4))
-    assert cache.get(("b",)) is None
-    assert cache.get(("a",)) is not None and cache.get(("c",)) is not None
-    assert cache.size == 8
-    cache.put(("huge",), answer(11))
-    assert cache.get(("huge",)) is None and len(cache) == 2
+    cache.put("a", answer(4))
+    cache.put("b", answer(4))
+    assert cache.get("a") is not None  # now b is the least recently used
+    cache.put("c", answer(4))
+    assert cache.get("b") is None
+    assert cache.get("a") is not None and cache.get("c") is not None
+    assert cache.size == 2 * entry
+    cache.put("huge", answer(2 * entry))
+    assert cache.get("huge") is None and len(cache) == 2
+
+
+def test_query_texts_are_not_kept_only_their_digests(make_app) -> None:
+    """Many long distinct query texts cost their digests, not their length: the cache stays within budget
+    counting its keys, and holds no query text at all."""
+    app = make_app(CACHE_BYTES=64 * 1024)
+    client = app.test_client()
+    padding = "#" + "x" * 100_000 + "\n"
+    for n in range(40):
+        assert _get(client, f"{padding}ASK {{ ?s ?p {n} }}").status_code == 200
+    cache = _cache(app)
+    assert 0 < cache.size <= 64 * 1024
+    assert all(len(key) == 32 for key in cache.digests())
 
 
 def test_the_app_cache_stays_within_cache_bytes(make_app) -> None:
@@ -153,21 +168,8 @@ def test_the_app_cache_stays_within_cache_bytes(make_app) -> None:
     assert len(_cache(disabled)) == 0
 
 
-def test_a_repeated_query_text_is_parsed_once_even_with_the_answer_cache_off(make_app) -> None:
-    client = make_app(CACHE_BYTES=0).test_client()
-    query = SELECT + " # parsed once"
-    before = _prepare_text.cache_info()
-    first, second = _get(client, query), _get(client, query)
-    after = _prepare_text.cache_info()
-    assert first.status_code == second.status_code == 200 and first.data == second.data
-    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
-    broken = "SELECT ?s WHERE { ?s "
-    assert _get(client, broken).status_code == _get(client, broken).status_code == 400  # failures not kept
-
-
-def test_a_parsed_query_is_kept_per_base_url_its_relative_iris_resolve_against(make_app) -> None:
-    """A parsed text is reused only under the base it was parsed with: the service's canonical URL, whatever
-    host a request names."""
+def test_relative_iris_resolve_against_the_canonical_url_not_the_host(make_app) -> None:
+    """The same text, cached or not, answers for the service's canonical URL, whatever host a request names."""
     query = "SELECT ?x WHERE { BIND (<relative> AS ?x) }"
     answers = [
         json.loads(

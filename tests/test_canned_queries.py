@@ -17,15 +17,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from collabkg.cli import main
-from collabkg.queryfiles import QueryFileError, load_queries, parse_query_file, query_digest, query_digests
-from collabkg.store import DatasetSource, LocalStore
+from collabkg.queryfiles import QueryFileError, check_served_queries, load_queries, parse_query_file
+from collabkg.store.base import DatasetSource
+from collabkg.store.oxigraph import load_files
+from collabkg.store.query import prepare
 from collabkg.store.rewrite import bound_text
 from collabkg.web import create_app
 from collabkg.web.context import Service
-from conftest import ROOT
+from conftest import ROOT, dataset_snapshot
 from flask import Flask
 from flask.testing import FlaskClient
-from rdflib import RDFS, Dataset, Literal, URIRef
+from rdflib import RDFS, Literal, URIRef
 from werkzeug.serving import make_server
 
 ID = "https://w3id.org/collabkg/id/"
@@ -429,18 +431,18 @@ HOSTILE = [
 def test_injection_attempts_are_400_and_change_nothing(
     built_app: Flask, client: FlaskClient, value: str
 ) -> None:
-    dataset: Dataset = Service.of(built_app).store.dataset
-    before = len(dataset)
+    before = dataset_snapshot(built_app)
     answer_before = rows(client, "/queries/combining-models?model=partnership")
     response = client.get("/queries/combining-models", query_string={"model": value})
     assert response.status_code == 400
     assert "parameter 'model'" in response.get_data(as_text=True)
-    assert len(dataset) == before
+    assert dataset_snapshot(built_app) == before
     assert rows(client, "/queries/combining-models?model=partnership") == answer_before
 
 
 def test_a_string_parameter_is_data_not_syntax(tmp_path: Path) -> None:
-    """A string with quotes and braces is one literal, bound locally and written into the remote text."""
+    """A string with quotes and braces is one literal: written as a term where its variable stands, it is data,
+    both here and in the text sent elsewhere."""
     (tmp_path / "label.rq").write_text(
         "#+ summary: Resources with a label\n"
         "#+ param: _label string - -  The label.\n"
@@ -449,16 +451,18 @@ def test_a_string_parameter_is_data_not_syntax(tmp_path: Path) -> None:
     )
     query = parse_query_file(tmp_path / "label.rq")
     hostile = '"} ; DROP ALL ; SELECT * WHERE { ?s ?p ?o . FILTER("'
-    dataset = Dataset()
-    dataset.add((URIRef("urn:x"), RDFS.label, Literal(hostile)))
-    dataset.add((URIRef("urn:y"), RDFS.label, Literal("other")))
+    data = tmp_path / "labels.nt"
+    data.write_text(
+        f'<urn:x> <{RDFS.label}> {Literal(hostile).n3()} .\n<urn:y> <{RDFS.label}> "other" .\n',
+        encoding="utf-8",
+    )
+    store = load_files([DatasetSource(data, URIRef("urn:g"))])
     bindings = query.bindings({"label": hostile})
-    store = LocalStore(dataset=dataset, version="test")
-    assert [row.s for row in store.evaluate(query.prepared, init_bindings=bindings, limit=10).result] == [
-        URIRef("urn:x")
-    ]
-    assert [row.s for row in dataset.query(bound_text(query.prepared, bindings))] == [URIRef("urn:x")]
-    assert len(dataset) == 2
+    answer = store.evaluate(query.prepared, init_bindings=bindings, limit=10).result
+    assert [row.s for row in answer] == [URIRef("urn:x")]  # type: ignore[union-attr]
+    sent = store.evaluate(prepare(bound_text(query.prepared, bindings)), limit=10).result
+    assert [row.s for row in sent] == [URIRef("urn:x")]  # type: ignore[union-attr]
+    assert store.union_size() == 2
 
 
 # --- Loading ------------------------------------------------------------------------------------------------
@@ -511,31 +515,16 @@ def test_continuation_lines_extend_the_description(tmp_path: Path) -> None:
     assert parse_query_file(tmp_path / "q.rq").description == "first part, second part."
 
 
-def test_a_query_the_build_parsed_is_parsed_on_first_use(tmp_path: Path) -> None:
-    """Start-up skips parsing only what the build vouched for: the exact text, by digest. A broken query
-    without the vouch stops the start; with it (the file changed after the build would change the digest),
-    the error surfaces on first use, still naming the file."""
-    broken = "#+ summary: x\nSELECT * WHERE { ?s ?p \n"
-    (tmp_path / "q.rq").write_text(broken)
-    with pytest.raises(QueryFileError, match=re.escape(str(tmp_path / "q.rq"))):
-        parse_query_file(tmp_path / "q.rq")
-    vouched = parse_query_file(tmp_path / "q.rq", parsed={query_digest(broken)})
-    assert "prepared" not in vars(vouched)  # not parsed yet
-    with pytest.raises(QueryFileError, match=re.escape(str(tmp_path / "q.rq"))):
-        _ = vouched.prepared
-    good = parse_query_file(ROOT / "queries" / "models.rq", parsed={query_digest("other text")})
-    assert "prepared" in vars(good)  # a digest of another text vouches for nothing
-
-
-def test_query_digests_cover_every_served_query_and_fail_on_a_broken_one(tmp_path: Path) -> None:
-    served = [*ROOT.glob("queries/*.rq"), *ROOT.glob("queries/pages/*.rq"), *ROOT.glob("queries/trail/*.rq")]
-    digests = query_digests(ROOT / "queries")
-    assert digests == sorted(query_digest(path.read_text(encoding="utf-8")) for path in served)
+def test_every_served_query_is_checked_and_a_broken_one_named(tmp_path: Path) -> None:
+    """The build reads every query the server runs (Oxigraph parses each), so a broken one stops the build."""
+    assert check_served_queries(ROOT / "queries") == sum(
+        len(list((ROOT / "queries" / folder).glob("*.rq"))) for folder in ("", "pages", "trail", "void")
+    )
     for folder in ("pages", "trail"):
         (tmp_path / folder).mkdir()
     (tmp_path / "trail" / "bad.rq").write_text("#+ summary: x\nSELECT * WHERE {\n")
     with pytest.raises(QueryFileError, match=re.escape("bad.rq")):
-        query_digests(tmp_path)
+        check_served_queries(tmp_path)
 
 
 # --- Remote: the same files against any endpoint ------------------------------------------------------------
@@ -558,9 +547,12 @@ def test_the_text_sent_elsewhere_gives_the_same_answer_as_bound_variables(
     store = Service.of(built_app).store
     bindings = query.bindings(args)
     bound = store.evaluate(query.prepared, init_bindings=bindings, limit=100_000).result
-    sent = store.dataset.query(bound_text(query.prepared, bindings))
+    sent = store.evaluate(prepare(bound_text(query.prepared, bindings)), limit=100_000).result
     assert len(bound) > 0
-    assert sorted(map(tuple, bound)) == sorted(map(tuple, sent))
+    assert sent.vars == bound.vars
+    assert sorted(tuple(str(row.get(v)) for v in bound.vars or ()) for row in bound.bindings) == sorted(
+        tuple(str(row.get(v)) for v in sent.vars or ()) for row in sent.bindings
+    )
 
 
 @pytest.fixture

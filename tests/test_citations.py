@@ -18,7 +18,7 @@ import pytest
 import rispy
 from click.testing import CliRunner
 from collabkg.cli import main
-from collabkg.store import DatasetSource
+from collabkg.store.base import DatasetSource
 from collabkg.web import create_app
 from conftest import ROOT
 from flask import Flask

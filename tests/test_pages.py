@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
 from collabkg.namespaces import CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID
-from collabkg.store import DatasetSource
+from collabkg.store.base import DatasetSource
 from collabkg.web import create_app
 from conftest import DATA, ROOT, LiveServer
 from flask import Flask
@@ -308,21 +308,25 @@ def test_void_counts_are_the_datasets(client: FlaskClient, served: Dataset) -> N
 
 @pytest.mark.parametrize("extension", ["ttl", "nt", "trig", "jsonld"])
 def test_dumps_parse_and_revalidate(client: FlaskClient, served: Dataset, extension: str) -> None:
-    response = client.get(f"/dumps/collabkg.{extension}")
-    assert response.status_code == 200
-    dump = parse(response.data, extension)
+    """A dump is streamed from a file: each response is closed, as a server closes it."""
+
+    def get(**headers: str) -> tuple[int, bytes, dict[str, str]]:
+        with client.get(f"/dumps/collabkg.{extension}", headers=headers) as response:
+            return response.status_code, response.data, dict(response.headers)
+
+    status, data, headers = get()
+    assert status == 200
+    dump = parse(data, extension)
     assert same_triples(union(dump), union(served))
     if extension in ("trig", "jsonld"):
         assert {g.identifier: len(g) for g in dump.graphs() if len(g)} == {
             g.identifier: len(g) for g in served.graphs() if len(g)
         }
-    etag, modified = response.headers["ETag"], response.headers["Last-Modified"]
-    again = client.get(f"/dumps/collabkg.{extension}", headers={"If-None-Match": etag})
-    assert again.status_code == 304 and not again.data
-    assert (
-        client.get(f"/dumps/collabkg.{extension}", headers={"If-Modified-Since": modified}).status_code == 304
-    )
-    assert client.get(f"/dumps/collabkg.{extension}", headers={"If-None-Match": '"other"'}).status_code == 200
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    status, data, _ = get(**{"If-None-Match": etag})
+    assert status == 304 and not data
+    assert get(**{"If-Modified-Since": modified})[0] == 304
+    assert get(**{"If-None-Match": '"other"'})[0] == 200
 
 
 # --- The query UI --------------------------------------------------------------------------------------------

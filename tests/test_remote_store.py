@@ -301,14 +301,14 @@ def test_descriptions_count_the_same(remote: FlaskClient, local: FlaskClient) ->
 
 
 def test_dumps_hold_the_same_graphs(remote: FlaskClient, local: FlaskClient) -> None:
-    ours, theirs = local.get("/dumps/collabkg.trig"), remote.get("/dumps/collabkg.trig")
-    assert ours.status_code == theirs.status_code == 200
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        a, b = (
-            Dataset().parse(data=ours.data, format="trig"),
-            Dataset().parse(data=theirs.data, format="trig"),
-        )
+    with local.get("/dumps/collabkg.trig") as ours, remote.get("/dumps/collabkg.trig") as theirs:
+        assert ours.status_code == theirs.status_code == 200
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            a, b = (
+                Dataset().parse(data=ours.data, format="trig"),
+                Dataset().parse(data=theirs.data, format="trig"),
+            )
     assert sorted((str(g.identifier), len(g)) for g in a.graphs() if len(g)) == sorted(
         (str(g.identifier), len(g)) for g in b.graphs() if len(g)
     )

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from collabkg.paths import project_paths
 from collabkg.queryfiles import QueryFileError
-from collabkg.store import BuildUnavailable, DatasetSource, open_built
+from collabkg.store.base import BuildUnavailable, DatasetSource
+from collabkg.store.oxigraph import open_built
 from collabkg.web import create_app
 from collabkg.web.context import Service
 from conftest import ROOT
@@ -59,29 +60,16 @@ def test_a_damaged_build_is_not_served_even_when_asked(build_copy: Path) -> None
         create_app({"PROJECT_ROOT": str(ROOT), "SERVE_STALE_BUILD": True})
 
 
-def test_queries_the_build_parsed_are_parsed_on_first_use_and_others_at_start(
+def test_a_query_file_broken_after_the_build_stops_the_start_naming_it(
     build_copy: Path, tmp_path: Path
 ) -> None:
-    """The build vouches for the exact texts it parsed; a query changed since is parsed at start, and a broken
-    one stops it, naming the file."""
-    app = create_app({"PROJECT_ROOT": str(ROOT)})
-    models = Service.of(app).queries.canned["models"]
-    trail = Service.of(app).queries.trail
-    assert "prepared" not in vars(models) and "prepared" not in vars(trail)
-    response = app.test_client().get("/queries/models", headers={"Accept": "application/sparql-results+json"})
-    assert response.status_code == 200 and json.loads(response.data)["results"]["bindings"]
-    assert "prepared" in vars(models)
-
+    """Every query is parsed (by Oxigraph) when the app starts: a file broken since the build stops it."""
     queries = tmp_path / "queries"
     shutil.copytree(ROOT / "queries", queries)
-    changed = queries / "models.rq"
-    changed.write_text(
-        changed.read_text(encoding="utf-8") + "\n# changed after the build\n", encoding="utf-8"
-    )
     app = create_app({"PROJECT_ROOT": str(ROOT), "CANNED_QUERIES_DIR": str(queries)})
-    assert "prepared" in vars(Service.of(app).queries.canned["models"])
-    assert "prepared" not in vars(Service.of(app).queries.canned["determinants"])
-
+    response = app.test_client().get("/queries/models", headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200 and json.loads(response.data)["results"]["bindings"]
+    changed = queries / "models.rq"
     changed.write_text(changed.read_text(encoding="utf-8").replace("WHERE", "WHER", 1), encoding="utf-8")
     with pytest.raises(QueryFileError, match=re.escape(str(changed))):
         create_app({"PROJECT_ROOT": str(ROOT), "CANNED_QUERIES_DIR": str(queries)})

@@ -21,20 +21,13 @@ from .evidence.citations import REVIEW_KIND, find_sources
 from .evidence.explanations import format_explanation, read_explanation
 from .evidence.exports import EXPORTS
 from .evidence.trails import KINDS, format_trail, read_trail, trail_graph
-from .formats import GRAPH_FORMATS, serialize, serialize_graph
-from .namespaces import CK, ID, statement_iri
+from .formats import GRAPH_FORMATS, serialize_graph
+from .namespaces import CK, resource_iri, statement_iri
 from .paths import ProjectPaths, project_paths
-from .publish import Credentials, PublishError, publish
+from .publish import Credentials, PublishError, publish, read_dataset
 from .queryfiles import Param, ParameterError, QueryFileError, ServedQueries, load_queries
-from .store import (
-    BuildUnavailable,
-    DatasetLoadError,
-    DatasetSource,
-    Store,
-    StoreUnavailable,
-    load_store,
-    open_built,
-)
+from .store.base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
+from .store.oxigraph import open_built
 from .store.remote import output_formats, send_query
 from .store.rewrite import bound_text
 from .web.serving import serve
@@ -203,13 +196,15 @@ def publish_cmd(
     if (user is None) != (password is None):
         raise click.UsageError("give both --user and --password, or neither")
     credentials = None if user is None or password is None else Credentials(user, password)
+    if not datasets:
+        _build(paths)
     try:
-        store = load_store([DatasetSource(p) for p in datasets]) if datasets else _built_store(paths)
+        dataset = read_dataset([DatasetSource(p) for p in datasets or (paths.dataset_file,)])
     except DatasetLoadError as exc:
         _fail(exc)
     try:
         published = publish(
-            store.export(),
+            dataset,
             endpoint,
             graph_store=graph_store,
             credentials=credentials,
@@ -307,8 +302,10 @@ def query_cmd(
         except Exception as exc:  # SPARQLWrapper and urllib raise many types; all mean "the endpoint failed"
             raise click.ClickException(f"{endpoint}: {exc}") from exc
     else:
-        answer = _built_store(paths).evaluate(query.prepared, init_bindings=bindings, limit=_NO_LIMIT)
-        data = serialize(answer.result, fmt)
+        reply = _built_store(paths).respond(
+            query.prepared, fmt, init_bindings=bindings, limit=_NO_LIMIT, internal=True
+        )
+        data = reply.body
     click.echo(data.decode("utf-8"), nl=False)
 
 
@@ -336,9 +333,9 @@ def trail_cmd(paths: ProjectPaths, resource: str, format_name: str) -> None:
         )
     query = _served_queries(paths).trail
     store = _built_store(paths)
-    iri = ID[f"{kind}/{slug}"]
-    graph = trail_graph(query, store, iri, limit=_NO_LIMIT, deadline=float("inf"))
-    if not graph:
+    iri = resource_iri(f"{kind}/{slug}")
+    graph = None if iri is None else trail_graph(query, store, iri, limit=_NO_LIMIT, deadline=float("inf"))
+    if not graph or iri is None:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")
     click.echo(
         format_trail(read_trail(graph, iri)) if fmt is None else serialize_graph(graph, fmt).decode(),
@@ -366,11 +363,18 @@ def explain_cmd(paths: ProjectPaths, subject: str, predicate: str, object_: str)
             terms.append(Param(f"_{name.lower()}", "iri", None, False, None, "").parse(value))
         except ParameterError as exc:
             raise click.BadParameter(str(exc).partition(": ")[2], param_hint=name) from exc
-    dataset = _built_store(paths).export()
+    queries = _served_queries(paths)
+    explanations = trail_graph(
+        queries.explanations,
+        _built_store(paths),
+        URIRef(str(terms[0])),
+        limit=_NO_LIMIT,
+        deadline=float("inf"),
+    )
     node = statement_iri((terms[0], terms[1], terms[2]))
-    if (node, RDF.type, CK.Inference) not in dataset:
+    if (node, RDF.type, CK.Inference) not in explanations:
         raise click.ClickException(f"{subject} {predicate} {object_} is not a triple of the inferred graph")
-    click.echo("\n".join(format_explanation(read_explanation(dataset, node))))
+    click.echo("\n".join(format_explanation(read_explanation(explanations, node))))
 
 
 @main.command("cite")

@@ -16,11 +16,14 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.query import Result
-from werkzeug.datastructures import MIMEAccept
+
+if TYPE_CHECKING:  # the web hands a request's Accept header in; nothing else here needs werkzeug
+    from werkzeug.datastructures import MIMEAccept
 
 W3C_FORMATS = "http://www.w3.org/ns/formats/"
 
@@ -123,6 +126,18 @@ FORMATS_BY_QUERY_FORM: dict[str, tuple[Format, ...]] = {
     "CONSTRUCT": GRAPH_FORMATS,
     "DESCRIBE": GRAPH_FORMATS,
 }
+
+
+#: The dumps of the whole dataset, by file extension. Turtle and N-Triples hold the union of the graphs; TriG
+#: and JSON-LD keep every triple in its named graph.
+DUMP_FORMATS: dict[str, Format] = {"ttl": TURTLE, "nt": N_TRIPLES, "trig": TRIG, "jsonld": JSON_LD}
+#: Dump formats that keep graph names.
+QUAD_DUMPS = frozenset({"trig", "jsonld"})
+
+
+def by_name(name: str) -> Format:
+    """The format of a short name (``json``, ``ttl``...): a result format first, then a graph format."""
+    return next(f for f in (*RESULT_FORMATS, *GRAPH_FORMATS) if f.name == name)
 
 
 class NoAcceptableFormat(Exception):

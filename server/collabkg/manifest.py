@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Bump when the manifest's layout changes, so older manifests count as stale.
-MANIFEST_FORMAT = 3
+MANIFEST_FORMAT = 4
 #: The package whose code the fingerprint covers.
 PACKAGE = Path(__file__).resolve().parent
 #: Parts of the package the build never imports, which therefore cannot change what it writes.
@@ -60,10 +60,10 @@ class Manifest:
     timings: dict[str, float]
     #: The sha256 of the dataset file (TriG).
     dataset_sha256: str
-    #: The folder of the build folder holding the served store (Oxigraph, on disk): ``store-<hash>``.
+    #: The folder of the build folder holding the served store (Oxigraph, on disk): ``store-<hash>``. Its
+    #: default graph is the union of the named graphs (each triple once), of ``union_size`` triples.
     store: str
-    #: Digests of the served query texts the build parsed (:func:`collabkg.queryfiles.query_digests`).
-    parsed_queries: frozenset[str]
+    union_size: int
 
     @classmethod
     def read(cls, paths: ProjectPaths) -> Manifest | None:
@@ -79,7 +79,7 @@ class Manifest:
                 timings=data["timings"],
                 dataset_sha256=data["output"]["sha256"],
                 store=data["output"]["store"],
-                parsed_queries=frozenset(data["parsed_queries"]),
+                union_size=data["output"]["union_size"],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -95,9 +95,9 @@ class Manifest:
                 "file": paths.dataset_file.name,
                 "sha256": self.dataset_sha256,
                 "store": self.store,
+                "union_size": self.union_size,
             },
             "timings": self.timings,
-            "parsed_queries": sorted(self.parsed_queries),
         }
         return json.dumps(data, indent=2).encode() + b"\n"
 

@@ -7,6 +7,7 @@ appear in the service description, so they are just as stable.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from rdflib import Namespace, URIRef
 from rdflib.term import Node
@@ -42,6 +43,17 @@ def statement_iri(triple: tuple[Node, Node, Node]) -> URIRef:
     """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node."""
     digest = hashlib.sha256(" ".join(term.n3() for term in triple).encode()).hexdigest()
     return EXPLANATION[digest[:32]]
+
+
+#: Characters an IRI may not hold (RFC 3987: controls, space, ``<>"{}|\^```), and the apostrophe, which it may
+#: but no IRI of this graph does: a quote in a value is an injection probe, and is answered as one.
+IRI_FORBIDDEN = re.compile(r"[\x00-\x20<>\"'{}|\\^`]")
+
+
+def resource_iri(path: str) -> URIRef | None:
+    """The IRI of the graph's resource ``id/{path}``, or ``None`` when ``path`` cannot be part of an IRI (a
+    request for ``/id/a b`` names no resource, rather than a malformed IRI)."""
+    return None if not path or IRI_FORBIDDEN.search(path) else ID[path]
 
 
 def data_graph(stem: str) -> URIRef:

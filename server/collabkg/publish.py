@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.term import Node
 
-from .store import StoreUnavailable
+from .namespaces import PREFIXES
+from .store.base import QUAD_FORMATS, DatasetLoadError, DatasetSource, StoreUnavailable
 
-__all__ = ["Credentials", "PublishError", "Published", "publish", "update_requests"]
+__all__ = ["Credentials", "PublishError", "Published", "publish", "read_dataset", "update_requests"]
 
 #: Triples per insert request when publishing with SPARQL Update (Virtuoso 7 refuses templates of much more:
 #: "the length of generated SQL text has exceeded 10000 lines").
@@ -52,6 +53,28 @@ class Published:
 
 
 Quad = tuple[Node, Node, Node, URIRef]
+
+
+def read_dataset(sources: Sequence[DatasetSource]) -> Dataset:
+    """RDF files as one dataset to publish (the build's TriG, or files a user names): a quad format keeps its
+    graph names; a triple file goes to the graph its source names, else the one of its ``file:`` URI.
+
+    :raises DatasetLoadError: a file is missing or does not parse.
+    """
+    dataset = Dataset()
+    for prefix, namespace in PREFIXES.items():
+        dataset.bind(prefix, namespace)
+    for source in sources:
+        fmt = source.format()
+        name = source.graph or URIRef(source.path.resolve().as_uri())
+        try:
+            if fmt in QUAD_FORMATS:
+                dataset.parse(source.path, format=fmt, publicID=str(name))
+            else:
+                dataset.graph(name).parse(source.path, format=fmt, publicID=str(name))
+        except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
+            raise DatasetLoadError(f"{source.path}: {exc}") from exc
+    return dataset
 
 
 def publish(

@@ -7,12 +7,11 @@ stable id and its URL slug. Every file is parsed and checked once, when it is lo
 :class:`QueryFileError` naming it, so a typo stops a build or a start-up, never reaches a researcher as a 500.
 
 Parameters are the query's ``?_name`` variables. A request gives ``name=value``; the value is parsed into an
-RDF term of the declared type and bound before evaluation (``initBindings``), never spliced into the query
-text, so no value can change what the query does. A bad value is a :class:`ParameterError` naming it.
+RDF term of the declared type, written by rdflib where the query's tokens hold the variable
+(:func:`collabkg.store.rewrite.bound_text`), never request text, so no value can change what the query does. A bad value is a :class:`ParameterError` naming it.
 
-Parsing SPARQL is the slow part of start-up (rdflib's parser takes tens of milliseconds a query), so a query
-whose exact text the build has already parsed (:func:`query_digests`, recorded in the build's manifest) is
-prepared on first use instead; any other is parsed at start, and a broken one still stops it.
+Oxigraph, which runs them, parses every file when it is read (a fraction of a millisecond each); the build
+reads every file the server runs, so a broken one fails the build before it can stop a server.
 
 The same files run against any SPARQL endpoint (``collabkg query --endpoint``, ``collabkg serve --store``):
 :mod:`collabkg.store.rewrite` writes them with each parameter's term in place of its variable.
@@ -20,29 +19,27 @@ The same files run against any SPARQL endpoint (``collabkg query --endpoint``, `
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
-import rdflib
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
-from .namespaces import ID, PREFIXES
-from .store.query import PreparedQuery, QueryError, prepare
+from .namespaces import ID, IRI_FORBIDDEN, PREFIXES
+from .store.base import StatisticsQueries
+from .store.query import PreparedQuery, QueryError, check_syntax, prepare
 
 __all__ = [
     "CannedQuery",
     "ParameterError",
     "QueryFileError",
     "ServedQueries",
+    "check_served_queries",
     "load_queries",
     "parse_query_file",
-    "query_digests",
 ]
 
 #: Keys of ``#+ key: value`` header lines.
@@ -57,9 +54,6 @@ _CONTINUATION = re.compile(r"#\+\s{2,}(?P<value>\S.*)$")
 _PARAM_NAME = re.compile(r"_[a-z][A-Za-z0-9]*")
 _KIND = re.compile(r"[a-z][a-z0-9-]*")
 _QUERY_FILE = re.compile(r"[a-z0-9][a-z0-9-]*\.rq")
-#: Characters an IRI may not hold (RFC 3987: controls, space, ``<>"{}|\^```), and the apostrophe, which it may
-#: but no IRI of this graph does: a quote in a parameter is an injection probe, and is answered as one (400).
-_IRI_FORBIDDEN = re.compile(r"[\x00-\x20<>\"'{}|\\^`]")
 _IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -127,7 +121,7 @@ class Param:
             value = PREFIXES[prefix] + local
         elif base and not colon:
             value = base + value
-        if not value or _IRI_FORBIDDEN.search(value) or not _IRI_SCHEME.match(value):
+        if not value or IRI_FORBIDDEN.search(value) or not _IRI_SCHEME.match(value):
             raise ParameterError(
                 self.name, f"expected an IRI, a prefixed name{' or a slug' if base else ''}, got {value!r}"
             )
@@ -161,18 +155,8 @@ class CannedQuery:
     #: Request query strings (``model=co-location``) that the listing offers as examples.
     examples: tuple[str, ...]
     text: str
-
-    @cached_property
-    def prepared(self) -> PreparedQuery:
-        """The parsed query, parsed on first use (once per process).
-
-        :raises QueryFileError: the query does not parse; :func:`parse_query_file` has found that already
-            unless the build vouched for this text.
-        """
-        try:
-            return prepare(self.text)
-        except QueryError as exc:
-            raise QueryFileError(f"{self.path}: {exc}") from exc
+    #: The query as the service runs it (checked: Oxigraph parses it).
+    prepared: PreparedQuery
 
     @property
     def form(self) -> str:
@@ -210,13 +194,11 @@ class CannedQuery:
         }
 
 
-def parse_query_file(path: Path, *, parsed: Container[str] = frozenset()) -> CannedQuery:
-    """Read and check one canned query file; parse its SPARQL now unless ``parsed`` holds its digest.
+def parse_query_file(path: Path) -> CannedQuery:
+    """Read and check one query file: its header, its parameters, and its SPARQL (Oxigraph parses it).
 
-    :param parsed: :func:`query_digest` values of texts known to parse (the build's); those are parsed on
-        first use.
-    :raises QueryFileError: the header breaks the grammar, the query does not parse, or the ``?_name``
-        variables and the declared parameters disagree.
+    :raises QueryFileError: the header breaks the grammar, the query does not parse or uses ``SERVICE``, or
+        the ``?_name`` variables and the declared parameters disagree.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -236,6 +218,11 @@ def parse_query_file(path: Path, *, parsed: Container[str] = frozenset()) -> Can
         raise QueryFileError(
             f"{path}: variable(s) {sorted(used - declared)} start with '_' but are not declared"
         )
+    try:
+        prepared = prepare(text)
+        check_syntax(prepared)
+    except QueryError as exc:
+        raise QueryFileError(f"{path}: {exc}") from exc
     query = CannedQuery(
         name=path.stem,
         path=path,
@@ -244,9 +231,8 @@ def parse_query_file(path: Path, *, parsed: Container[str] = frozenset()) -> Can
         params=params,
         examples=tuple(header.get("example", [])),
         text=text,
+        prepared=prepared,
     )
-    if query_digest(text) not in parsed:
-        _ = query.prepared  # parsed now: a broken query stops the start
     for example in query.examples:
         try:
             query.bindings(dict(pair.partition("=")[::2] for pair in example.split("&")))
@@ -317,40 +303,31 @@ def _parse_param(line: str, path: Path) -> Param:
     return param
 
 
-def load_queries(folder: Path, *, parsed: Container[str] = frozenset()) -> dict[str, CannedQuery]:
+def load_queries(folder: Path) -> dict[str, CannedQuery]:
     """Every ``*.rq`` file directly in ``folder`` (not ``checks/``), by name.
 
-    :param parsed: digests of texts known to parse, as for :func:`parse_query_file`.
     :raises QueryFileError: some file is malformed (the first, in name order, is reported).
     """
-    return {path.stem: parse_query_file(path, parsed=parsed) for path in sorted(folder.glob("*.rq"))}
+    return {path.stem: parse_query_file(path) for path in sorted(folder.glob("*.rq"))}
 
 
-def query_digest(text: str) -> str:
-    """What identifies a query text as parsed: the text and the rdflib version that parsed it."""
-    return hashlib.sha256(f"rdflib {rdflib.__version__}\0{text}".encode()).hexdigest()
+#: The folders of ``queries/`` whose files the server runs (``checks/`` is the build's own, ``remote/`` a
+#: store elsewhere's).
+SERVED_QUERY_FOLDERS = ("", "pages", "trail", "void")
 
 
-#: The folders of ``queries/`` whose files the server loads (:class:`ServedQueries`; ``checks/`` is the
-#: build's own, ``remote/`` a remote store's).
-SERVED_QUERY_FOLDERS = ("", "pages", "trail")
-
-
-def query_digests(queries_dir: Path) -> list[str]:
-    """Parse and check every query file the server loads; their digests, for the build to record.
+def check_served_queries(queries_dir: Path) -> int:
+    """Read and check every query file the server runs (the build does, so a broken one stops a build rather
+    than a server); how many there are.
 
     :raises QueryFileError: some file is malformed: the build fails, naming it.
     """
-    return sorted(
-        query_digest(query.text)
-        for folder in SERVED_QUERY_FOLDERS
-        for query in load_queries(queries_dir / folder).values()
-    )
+    return sum(len(load_queries(queries_dir / folder)) for folder in SERVED_QUERY_FOLDERS)
 
 
 @dataclass(frozen=True)
 class ServedQueries:
-    """Every query the app runs, each read and checked once at start (a broken file stops the start)."""
+    """Every query the service runs, each read and checked once at start (a broken file stops the start)."""
 
     #: ``queries/*.rq``: the canned queries, by name.
     canned: dict[str, CannedQuery]
@@ -361,18 +338,23 @@ class ServedQueries:
     trail: CannedQuery
     explanations: CannedQuery
     sources: CannedQuery
+    #: ``queries/void/``: the counts of the VoID description.
+    statistics: StatisticsQueries
 
     @classmethod
-    def load(cls, folder: Path, *, parsed: Container[str] = frozenset()) -> ServedQueries:
-        """:raises collabkg.queryfiles.QueryFileError: a file is missing or malformed.
-
-        :param parsed: digests of the texts the build parsed: those are parsed on first use.
-        """
-        trail = folder / "trail"
+    def load(cls, folder: Path) -> ServedQueries:
+        """:raises QueryFileError: a file is missing or malformed."""
+        trail, void = folder / "trail", folder / "void"
         return cls(
-            canned=load_queries(folder, parsed=parsed),
-            pages=load_queries(folder / "pages", parsed=parsed),
-            trail=parse_query_file(trail / "trail.rq", parsed=parsed),
-            explanations=parse_query_file(trail / "explanations.rq", parsed=parsed),
-            sources=parse_query_file(trail / "sources.rq", parsed=parsed),
+            canned=load_queries(folder),
+            pages=load_queries(folder / "pages"),
+            trail=parse_query_file(trail / "trail.rq"),
+            explanations=parse_query_file(trail / "explanations.rq"),
+            sources=parse_query_file(trail / "sources.rq"),
+            statistics=StatisticsQueries(
+                *(
+                    parse_query_file(void / f"{name}.rq").prepared
+                    for name in ("totals", "properties", "classes", "license")
+                )
+            ),
         )

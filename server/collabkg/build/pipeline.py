@@ -41,7 +41,9 @@ from rdflib.term import Node
 from ..manifest import Manifest, fingerprint, freshness, input_files, sha256, show
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths
-from ..queryfiles import QueryFileError, query_digests
+from ..queryfiles import QueryFileError, check_served_queries
+from ..store import oxigraph as served_store
+from ..store.base import DatasetLoadError, DatasetSource
 from .explanations import explain, unexplained
 from .reasoning import InconsistentGraph, infer
 from .validation import Checks, ConstraintError, Violation, validate
@@ -153,7 +155,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     )
 
     try:  # the queries are the server's, not the graph's, but a broken one should stop a build, not a server
-        parsed_queries = query_digests(paths.queries_dir)
+        check_served_queries(paths.queries_dir)
     except QueryFileError as exc:
         raise BuildError(str(exc)) from exc
     remarks = _validate(asserted, shapes, ontology, checks, paths, log)
@@ -198,8 +200,8 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         graphs={str(name): len(graph) for name, graph in named.items()},
         timings=timings,  # completed below, before the manifest is written
         dataset_sha256=(dataset_sha256 := write_dataset(paths.dataset_file, named)),
-        store=write_store(paths, dataset_sha256),
-        parsed_queries=frozenset(parsed_queries),
+        store=(store := write_store(paths, dataset_sha256))[0],
+        union_size=store[1],
     )
     _lap(timings, "write", mark)
     _lap(timings, "total", started)
@@ -361,34 +363,32 @@ def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
     return sha256(content)
 
 
-def write_store(paths: ProjectPaths, dataset_sha256: str) -> str:
-    """Load the TriG just written into an Oxigraph store on disk, the served store; returns its folder's name.
+def write_store(paths: ProjectPaths, dataset_sha256: str) -> tuple[str, int]:
+    """Load the TriG just written into an Oxigraph store on disk, the served store; returns its folder's name
+    and the size of its default graph (the union of the named graphs, each triple once).
 
     The folder is named by the dataset's hash (``store-<hash>``) and written once: it is filled under a
     temporary name and renamed when complete, so a server opening the folder the manifest names (read-only,
     by any number of processes at once) never sees it change. Loading the written file rather than the graphs
-    in hand makes the store the very dataset the TriG holds.
+    in hand makes the store the very dataset the TriG holds (:func:`collabkg.store.oxigraph.write_store`,
+    which ``serve --dataset`` uses too).
 
     :raises BuildError: Oxigraph cannot write the store (a full disk, say).
     """
     name = f"store-{dataset_sha256[:16]}"
     target = paths.build_dir / name
-    if target.is_dir():  # the same dataset, already loaded by an earlier build
-        return name
+    if target.is_dir():  # the same dataset, loaded by an earlier build: a server may be reading it
+        return name, served_store.sizes_of(oxigraph.Store.read_only(str(target)))[""]
     temporary = Path(tempfile.mkdtemp(dir=paths.build_dir, prefix=f".{name}.", suffix=".tmp"))
     try:
-        store = oxigraph.Store(str(temporary))
-        store.bulk_load(path=paths.dataset_file, format=oxigraph.RdfFormat.TRIG)
-        store.flush()
-        store.optimize()
-        del store  # closes the database before it is renamed
-        temporary.chmod(0o755)  # mkdtemp makes it private; the store is for any user of the server
-        temporary.rename(target)
-    except OSError as exc:
+        sizes = served_store.write_store(temporary / "store", [DatasetSource(paths.dataset_file)])
+        (temporary / "store").chmod(0o755)
+        (temporary / "store").rename(target)
+    except (OSError, DatasetLoadError) as exc:
         raise BuildError(f"{show(target, paths)}: the store could not be written: {exc}") from exc
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    return name
+    return name, sizes[""]
 
 
 def _previous_store(paths: ProjectPaths, manifest: Manifest) -> tuple[str, ...]:

@@ -21,9 +21,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF
 from rdflib.term import Node
 
-from ..namespaces import BIBO, CK, FABIO, ID, PRISM
+from ..namespaces import BIBO, CK, FABIO, ID, PRISM, resource_iri
 from ..queryfiles import CannedQuery
-from ..store import Store
+from ..store.base import Store
 from . import number
 from .trails import KINDS, Trail, read_trail, trail_graph
 
@@ -106,7 +106,9 @@ def find_sources(
 
     :returns: ``None`` when the graph knows no such review or trail start.
     """
-    iri = ID[f"{kind}/{slug}"]
+    iri = resource_iri(f"{kind}/{slug}")
+    if iri is None:
+        return None
     if kind == REVIEW_KIND:
         return review_sources(sources_query, store, iri, limit=limit, deadline=deadline)[:1] or None
     if kind not in KINDS:

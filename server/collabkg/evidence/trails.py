@@ -21,7 +21,7 @@ from rdflib.term import Node
 
 from ..namespaces import BIBO, CITO, CK, FABIO, PRISM
 from ..queryfiles import CannedQuery
-from ..store import Store
+from ..store.base import Store
 from . import number
 from .explanations import Explanation, explanations_about
 

@@ -1,16 +1,7 @@
-"""The served dataset: the :class:`Store` interface and the embedded store (remote stores: :mod:`.remote`)."""
+"""The served dataset: the :class:`~.base.Store` interface (:mod:`.base`), the embedded Oxigraph store
+(:mod:`.oxigraph`) queried by processes of its own (:mod:`.processes`, :mod:`.executor`), and a store
+elsewhere (:mod:`.remote`). Queries are read by :mod:`.query` and :mod:`.sparqltext` before any engine runs
+them.
 
-from .base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
-from .local import LocalStore, load_store, new_dataset, open_built
-
-__all__ = [
-    "BuildUnavailable",
-    "DatasetLoadError",
-    "DatasetSource",
-    "LocalStore",
-    "Store",
-    "StoreUnavailable",
-    "load_store",
-    "new_dataset",
-    "open_built",
-]
+Nothing is imported here: the query processes import :mod:`.executor` and must start without rdflib.
+"""

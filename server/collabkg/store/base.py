@@ -1,29 +1,48 @@
-"""What the server answers from: the :class:`Store` interface, embedded (:mod:`.local`) or remote (:mod:`.remote`).
+"""What the server answers from: the :class:`Store` interface, embedded (:mod:`.oxigraph`) or elsewhere
+(:mod:`.remote`).
 
-The server never reasons or validates. Either way the default graph is the union of the named graphs, as the
-service description says, and every feature asks the store through :class:`Store` alone.
+The server never reasons or validates. Either way the default graph is the union of the named graphs (each
+triple once), as the service description says, and every feature asks the store through :class:`Store`
+alone, so each runs alike on any store.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.query import ResultRow
 from rdflib.term import Node
 from rdflib.util import guess_format
 
-from .query import Answer, DatasetSelection, PreparedQuery
+from .. import formats
+from .query import Answer, DatasetSelection, PreparedQuery, Reply
 
-#: RDF formats that carry their own graph names.
+__all__ = [
+    "QUAD_FORMATS",
+    "BuildUnavailable",
+    "DatasetLoadError",
+    "DatasetSource",
+    "DatasetStatistics",
+    "StatisticsQueries",
+    "Store",
+    "StoreUnavailable",
+]
+
+#: RDF formats that carry their own graph names (rdflib's names, as :func:`rdflib.util.guess_format` gives).
 QUAD_FORMATS = {"trig", "nquads"}
+#: Seconds the VoID counts may take (computed once per dataset version, on first need).
+STATISTICS_SECONDS = 600.0
 
 
 class StoreUnavailable(Exception):
-    """A store elsewhere could not be reached, refused the credentials, or failed on its side; says which."""
+    """A store could not be reached or opened, refused the credentials, or failed on its side; says which."""
 
 
 class DatasetLoadError(Exception):
@@ -42,12 +61,51 @@ class DatasetSource:
     graph: URIRef | None = None
 
     def format(self) -> str:
+        """rdflib's name of the file's format (``turtle``, ``trig``...), by its extension.
+
+        :raises DatasetLoadError: the extension is not one of an RDF format.
+        """
         fmt = guess_format(str(self.path)) or ("nquads" if self.path.suffix == ".nq" else None)
         if fmt is None:
             raise DatasetLoadError(
                 f"{self.path}: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .jsonld)"
             )
         return fmt
+
+
+@dataclass(frozen=True)
+class StatisticsQueries:
+    """The queries that count a dataset for its VoID description (``queries/void/``), run on any store."""
+
+    #: Triples of the default graph, distinct subjects and distinct objects.
+    totals: PreparedQuery
+    #: Triples per property.
+    properties: PreparedQuery
+    #: Entities (distinct typed subjects) per class.
+    classes: PreparedQuery
+    #: The licence the ontology states.
+    license: PreparedQuery
+
+
+@dataclass(frozen=True)
+class DatasetStatistics:
+    """The numbers of a VoID description, counted over the union of the named graphs (each triple once)."""
+
+    triples: int
+    distinct_subjects: int
+    distinct_objects: int
+    #: Entities (distinct typed subjects) per class.
+    classes: Mapping[URIRef, int]
+    #: Triples per property.
+    properties: Mapping[URIRef, int]
+    #: Triples per named graph.
+    graphs: Mapping[URIRef, int]
+    vocabularies: tuple[str, ...]
+    #: The store's content hash: changes exactly when the data does (also the dumps' ETag).
+    version: str
+    #: When the served data last changed (``None``: the store cannot tell).
+    modified: datetime | None
+    license: URIRef | None
 
 
 class Store(ABC):
@@ -67,8 +125,38 @@ class Store(ABC):
         limit: int,
         deadline: float = float("inf"),
     ) -> Answer:
-        """Run a prepared query (see :func:`collabkg.store.evaluate.evaluate` for the parameters); call it inside
-        :func:`collabkg.store.sandbox.within`, which supplies the deadline."""
+        """Run one of the service's own queries; its result as rdflib's, cut at ``limit`` rows or triples.
+
+        :param selection: the dataset the request names (``default-graph-uri`` / ``named-graph-uri``); it
+            replaces the query's FROM / FROM NAMED, as the protocol says. ``None``: the query's own, else the
+            service's.
+        :param init_bindings: values of variables, bound before evaluation (never spliced into query text).
+        :param deadline: when the query must have answered (a monotonic time).
+        :raises collabkg.store.query.QueryError: the query is the client's mistake.
+        :raises collabkg.store.query.TimeLimitExceeded: it ran past ``deadline`` and was stopped.
+        :raises StoreUnavailable: the store failed.
+        """
+
+    def respond(
+        self,
+        prepared: PreparedQuery,
+        fmt: formats.Format,
+        *,
+        selection: DatasetSelection | None = None,
+        init_bindings: Mapping[str, Node] | None = None,
+        limit: int,
+        deadline: float = float("inf"),
+        internal: bool = False,
+    ) -> Reply:
+        """Run a query and write its result in ``fmt``, cut at ``limit`` rows or triples.
+
+        :param internal: one of the service's own queries (not a client's), which a store may run apart.
+        :raises collabkg.formats.SerializationFailed: the result cannot be written in ``fmt``.
+        """
+        answer = self.evaluate(
+            prepared, selection=selection, init_bindings=init_bindings, limit=limit, deadline=deadline
+        )
+        return Reply(formats.serialize(answer.result, fmt), answer.truncated)
 
     @abstractmethod
     def graph_sizes(self) -> dict[URIRef, int]:
@@ -83,8 +171,9 @@ class Store(ABC):
         """One named graph, whole (the ontology, for ``/vocab``)."""
 
     @abstractmethod
-    def export(self) -> Dataset:
-        """The whole dataset, each graph under its name (for dumps and the VoID counts)."""
+    def dump(self, extension: str, target: Path) -> None:
+        """Write the whole dataset to ``target`` in one dump format (``ttl``, ``nt``: the union; ``trig``,
+        ``jsonld``: every named graph)."""
 
     @abstractmethod
     def modified(self) -> datetime | None:
@@ -96,10 +185,51 @@ class Store(ABC):
     ) -> Iterator[tuple[Node, Node, Node, URIRef]]:
         """``(subject, predicate, object, graph)`` of every statement of these subjects with these predicates.
 
-        A lookup rather than a query because it is what pages need for their neighbours' labels, and rdflib
-        answers it from its indexes many times faster than it joins the same as a query.
+        A lookup rather than a query: it is what pages need for their neighbours' labels, and a store answers
+        it from its indexes.
         """
 
     def graph_names(self) -> list[URIRef]:
         """Names of the non-empty named graphs, sorted."""
         return list(self.graph_sizes())
+
+    def statistics(self, queries: StatisticsQueries, limit: int) -> DatasetStatistics:
+        """The VoID counts, by the queries of ``queries/void/`` (the same on every store)."""
+        deadline = time.monotonic() + STATISTICS_SECONDS
+
+        def rows(query: PreparedQuery) -> list[ResultRow]:
+            result = self.evaluate(query, limit=limit, deadline=deadline).result
+            return [row for row in result if isinstance(row, ResultRow)]
+
+        totals = rows(queries.totals)[0]
+        properties = {
+            URIRef(row[0]): _count(row[1]) for row in rows(queries.properties) if isinstance(row[0], URIRef)
+        }
+        classes = {
+            URIRef(row[0]): _count(row[1]) for row in rows(queries.classes) if isinstance(row[0], URIRef)
+        }
+        licenses = [row[0] for row in rows(queries.license) if isinstance(row[0], URIRef)]
+        vocabularies = Counter(_namespace(term) for term in (*properties, *classes))
+        return DatasetStatistics(
+            triples=_count(totals[0]),
+            distinct_subjects=_count(totals[1]),
+            distinct_objects=_count(totals[2]),
+            classes=dict(sorted(classes.items())),
+            properties=dict(sorted(properties.items())),
+            graphs=self.graph_sizes(),
+            vocabularies=tuple(sorted(vocabularies)),
+            version=self.version,
+            modified=self.modified(),
+            license=URIRef(licenses[0]) if licenses else None,
+        )
+
+
+def _count(node: Node | None) -> int:
+    value = node.toPython() if isinstance(node, Literal) else None
+    return value if isinstance(value, int) else 0
+
+
+def _namespace(iri: URIRef) -> str:
+    """The vocabulary an IRI belongs to: everything up to its last ``#`` or ``/``."""
+    text = str(iri)
+    return text[: max(text.rfind("#"), text.rfind("/")) + 1]

@@ -1,23 +1,38 @@
-"""A SPARQL query as the server accepts it: parsed, checked, and the dataset it names (no evaluation here).
+"""A SPARQL query as the service accepts it: its text, its form and the dataset it names, checked before any
+engine runs it; and the errors a query can meet, the same for every store.
 
-:func:`prepare` parses with rdflib and refuses ``SERVICE`` before anything can run (rdflib's evaluator would
-fetch the URL, :mod:`.evaluate` says why). The errors a query can meet are here too, so that every store
-raises the same ones.
+:func:`prepare` reads the text with the scanner of :mod:`.sparqltext` (no engine yet): it refuses
+``SERVICE`` (an engine would fetch the URL itself), and finds the query's form and its ``FROM`` / ``FROM
+NAMED`` graphs. Syntax beyond that is the engine's to check, when it parses the query
+(:func:`check_syntax` does it with Oxigraph, for the service's own query files).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-from pyparsing import ParseException, ParseResults
-from rdflib import URIRef, Variable
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Query
+import pyoxigraph as ox
+from rdflib import URIRef
 from rdflib.query import Result
+
+from . import sparqltext
+
+__all__ = [
+    "AccessRefused",
+    "Answer",
+    "DatasetSelection",
+    "PreparedQuery",
+    "QueryError",
+    "QueryFailed",
+    "QuerySyntaxError",
+    "QueryTooLarge",
+    "Reply",
+    "TimeLimitExceeded",
+    "check_syntax",
+    "prepare",
+]
 
 
 class QueryError(ValueError):
@@ -25,146 +40,134 @@ class QueryError(ValueError):
 
 
 class QuerySyntaxError(QueryError):
-    """The query does not parse, or fails rdflib's static checks (an undeclared prefix); says where."""
-
-
-class QueryTooComplex(QueryError):
-    """The query nests deeper than rdflib's recursive parser and evaluator can follow."""
+    """The query does not parse (an undeclared prefix too); the message gives the parser's words and place."""
 
 
 class QueryFailed(QueryError):
-    """rdflib's evaluator raised on the query: a type or value error of the query's own making.
+    """The engine refused to evaluate the query: a type or value error of the query's own making.
 
-    SPARQL turns most of these into unbound values, but rdflib lets some escape (``SUM`` over strings, a
-    malformed regex, an invalid language tag, a ``LIMIT`` beyond any index). They depend only on the query, so
-    retrying cannot help and the service is not broken: the client gets 400 with rdflib's words, and the log a
-    traceback, should it be a bug of rdflib's.
+    It depends only on the query, so retrying cannot help and the service is not broken: the client gets 400
+    with the engine's words.
     """
 
 
 class AccessRefused(QueryError):
-    """The query asked to read a URL or a file (``SERVICE``), or tried to while running."""
+    """The query asks to reach beyond the served dataset (``SERVICE``, a graph that is not served)."""
 
 
 class TimeLimitExceeded(Exception):
-    """The query was stopped at its time limit."""
+    """The query was stopped at its time limit (its process killed: nothing of it runs on)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float | None = None) -> None:
         self.seconds = seconds
+        limit = "" if seconds is None else f" after {seconds:g} s"
         super().__init__(
-            f"The query was stopped after {seconds:g} s, this service's time limit. "
-            "Make it more selective, or add a LIMIT."
+            f"The query was stopped{limit}, at this service's time limit. Make it more selective, or add a LIMIT."
         )
 
 
-# --- Preparing ----------------------------------------------------------------------------------------------
+class QueryTooLarge(Exception):
+    """The query was stopped: it needed more memory than this service allows one query."""
 
-QUERY_FORMS = {
-    "SelectQuery": "SELECT",
-    "AskQuery": "ASK",
-    "ConstructQuery": "CONSTRUCT",
-    "DescribeQuery": "DESCRIBE",
-}
+
+QUERY_FORMS = sparqltext.FORMS
 
 
 @dataclass(frozen=True)
 class PreparedQuery:
-    """A parsed, checked query, ready to run any number of times (canned queries prepare theirs once)."""
+    """A query text checked and read for what the service needs before running it (canned queries prepare
+    theirs once)."""
 
-    query: Query
-    #: The query as a store elsewhere must be sent it: the text, after a prologue declaring the base and the
-    #: predeclared prefixes it relies on (a remote store knows neither).
-    portable_text: str
+    text: str
+    #: ``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``: what kind of result it gives.
+    form: str
+    #: The IRI relative IRIs resolve against (``None``: the query's own ``BASE``, or none).
+    base: str | None
+    #: Prefixes the query may use without declaring them (its own declarations win).
+    namespaces: Mapping[str, str] = field(default_factory=dict)
+    #: Its ``FROM`` / ``FROM NAMED`` graphs (absolute IRIs), and what it selects (``None``: ``SELECT *``).
+    from_graphs: tuple[str, ...] | None = None
+    from_named: tuple[str, ...] | None = None
+    projection: tuple[str, ...] | None = None
+    #: Every variable, in the order it first appears (the columns of ``SELECT *``).
+    variables: tuple[str, ...] = ()
+    #: The prefixes the query declares itself.
+    declared: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def form(self) -> str:
-        """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``: what kind of result it gives."""
-        return QUERY_FORMS[self.query.algebra.name]
+    def portable_text(self) -> str:
+        """The query as a store elsewhere must be sent it: after a prologue declaring the base and the
+        predeclared prefixes it relies on (a store elsewhere knows neither); its own declarations follow."""
+        lines = [] if self.base is None else [f"BASE <{self.base}>"]
+        lines += [f"PREFIX {p}: <{iri}>" for p, iri in self.namespaces.items() if p not in self.declared]
+        return "".join(line + "\n" for line in lines) + self.text
 
 
 def prepare(text: str, base: str | None = None, namespaces: Mapping[str, str] | None = None) -> PreparedQuery:
-    """Parse a SPARQL 1.1 query and check that it reads nothing but the served dataset.
+    """Read a SPARQL 1.1 query and check that it asks for nothing but the served dataset.
 
     :param base: IRI that relative IRIs of the query resolve against (the protocol suggests the endpoint's).
     :param namespaces: prefixes the query may use without declaring them.
-    :raises QuerySyntaxError: the text is not a query; the message gives the parser's words and position.
-    :raises QueryTooComplex: it nests too deeply to parse.
+    :raises QuerySyntaxError: the text is not a query (no query form).
     :raises AccessRefused: it uses ``SERVICE``.
     """
     try:
-        parsed = parseQuery(text)
-        query = translateQuery(parsed, base=base, initNs=dict(namespaces or {}))
-    except ParseException as exc:
-        raise QuerySyntaxError(_describe_parse_error(exc)) from None
-    except RecursionError:
-        raise QueryTooComplex("The query nests too deeply for this service to parse.") from None
-    except Exception as exc:  # rdflib's static checks (unknown prefix, bad aggregate) raise plain Exception
-        raise QuerySyntaxError(f"Invalid query: {exc}") from None
-    _refuse_service(query)
-    if query.algebra.name == "SelectQuery" and not parsed[1].projection:
-        # rdflib lists the columns of SELECT * in set order, a different one in each process; clients (and CSV
-        # readers) expect the order in which the variables first appear, as other stores give it.
-        query.algebra["PV"] = _in_order_of_appearance(query.algebra.PV, parsed[1])
-    return PreparedQuery(query, _prologue(parsed[0], base, namespaces or {}) + text)
+        shape = sparqltext.shape(text, base, namespaces)
+    except sparqltext.QueryTextError as exc:
+        raise QuerySyntaxError(str(exc)) from None
+    if shape.service:
+        raise AccessRefused(
+            "SERVICE is not allowed here: this endpoint answers from its own dataset only, and reaches no other."
+        )
+    return PreparedQuery(
+        text=text,
+        form=shape.form,
+        base=base,
+        namespaces=dict(namespaces or {}),
+        from_graphs=shape.from_graphs,
+        from_named=shape.from_named,
+        projection=shape.projection,
+        variables=shape.variables,
+        declared=dict(shape.prefixes),
+    )
 
 
-def _prologue(declared: ParseResults, base: str | None, namespaces: Mapping[str, str]) -> str:
-    """``BASE`` and ``PREFIX`` lines for what the query uses without declaring; its own declarations follow,
-    so they win, as they do here."""
-    own = {dict(decl).get("prefix", "") for decl in declared if decl.name == "PrefixDecl"}
-    lines = [] if base is None else [f"BASE <{base}>"]
-    lines += [f"PREFIX {prefix}: <{iri}>" for prefix, iri in namespaces.items() if prefix not in own]
-    return "".join(line + "\n" for line in lines)
+def check_syntax(prepared: PreparedQuery) -> None:
+    """Parse the query with Oxigraph, the engine that runs it here, without running it on any data.
+
+    For the service's own query files (the build checks every one): a query text from a client is parsed by
+    the query process that runs it.
+
+    :raises QuerySyntaxError: Oxigraph's parser refuses it, with its words and place.
+    """
+    try:
+        ox.Store().query(prepared.text, base_iri=prepared.base, prefixes=dict(prepared.namespaces) or None)
+    except SyntaxError as exc:
+        raise QuerySyntaxError(syntax_message(prepared.text, str(exc))) from None
 
 
-def _refuse_service(query: Query) -> None:
-    for node in _algebra_nodes(query.algebra):
-        if node.name == "ServiceGraphPattern":
-            raise AccessRefused(
-                f"SERVICE is not allowed here: this endpoint answers from its own dataset only "
-                f"(the query names {node.get('term').n3()})."
-            )
+def syntax_message(text: str, message: str) -> str:
+    """Oxigraph's words for a query it cannot parse, made readable: the line and column, the line itself
+    with a caret under the place, and the prefix named when it is an undeclared one."""
+    where = _PLACE.match(message)
+    if where is None:
+        return f"Syntax error: {message}"
+    line, column, words = int(where[1]), int(where[2]), where[3]
+    lines = text.splitlines() or [""]
+    shown = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "Prefix not found" in words:
+        prefix = _PREFIX_AT.match(shown[column - 1 :]) if shown else None
+        words = f"the prefix {prefix[0] if prefix else ''!r} is not declared (declare it with PREFIX)"
+    elif len(words) > 300:
+        words = words[:300] + "..."
+    result = f"Syntax error: {words} (line {line}, column {column})"
+    if len(shown) <= 200:
+        result += f"\n{shown}\n{' ' * (column - 1)}^"
+    return result
 
 
-def _in_order_of_appearance(variables: list[Variable], tree: Any) -> list[Variable]:
-    position: dict[Variable, int] = {}
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Variable):
-            position.setdefault(node, len(position))
-        elif isinstance(node, CompValue):
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list | tuple | ParseResults):
-            stack.extend(reversed(list(node)))
-    return sorted(variables, key=lambda v: position.get(v, len(position)))
-
-
-def _describe_parse_error(exc: ParseException) -> str:
-    """The parser's message, its line and column, and the line itself with a caret under the spot."""
-    message = f"Syntax error: {exc.msg} (line {exc.lineno}, column {exc.col})"
-    line = exc.line
-    if len(line) <= 200:
-        message += f"\n{line}\n{' ' * (exc.col - 1)}^"
-    return message
-
-
-def _algebra_nodes(root: Any) -> Iterator[CompValue]:
-    """Every node of an algebra tree, expressions and sub-queries too (iteratively: trees can be deep)."""
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, CompValue):
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, list | tuple | ParseResults):
-            stack.extend(node)
-
-
-# --- The dataset a query sees -------------------------------------------------------------------------------
+_PLACE = re.compile(r"error at (\d+):(\d+): (.*)", re.DOTALL)
+_PREFIX_AT = re.compile(r"[^\s:]*:")
 
 
 @dataclass(frozen=True)
@@ -184,15 +187,11 @@ class DatasetSelection:
         return cls(frozenset(default), frozenset(named))
 
     @classmethod
-    def from_query(cls, query: Query) -> DatasetSelection:
+    def from_query(cls, prepared: PreparedQuery) -> DatasetSelection:
         """The dataset of the query's FROM / FROM NAMED clauses; the service's dataset when it has none."""
-        clauses = query.algebra.get("datasetClause") or []
-        if not clauses:
+        if prepared.from_graphs is None and prepared.from_named is None:
             return cls()
-        # CompValue.get answers a missing key with the key's name: test membership instead.
-        return cls.of(
-            (c["default"] for c in clauses if "default" in c), (c["named"] for c in clauses if "named" in c)
-        )
+        return cls.of(map(URIRef, prepared.from_graphs or ()), map(URIRef, prepared.from_named or ()))
 
 
 @dataclass(frozen=True)
@@ -200,4 +199,12 @@ class Answer:
     """A query's result (an rdflib :class:`~rdflib.query.Result`) and whether it was cut at the size limit."""
 
     result: Result
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A query's result written in the format a client asked for, and whether it was cut at the size limit."""
+
+    body: bytes
     truncated: bool

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +24,7 @@ import urllib.request
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,11 +38,8 @@ from .. import formats
 from ..namespaces import PREFIXES
 from ..queryfiles import CannedQuery, parse_query_file
 from .base import Store, StoreUnavailable
-from .evaluate import cap_graph
-from .local import new_dataset
 from .query import AccessRefused, Answer, DatasetSelection, PreparedQuery, QueryFailed, TimeLimitExceeded
 from .rewrite import bound_text, with_values
-from .sandbox import Address, interrupt, reaching, within
 
 __all__ = ["SPARQLWRAPPER_FORMATS", "RemoteStore", "StoreQueries", "output_formats", "send_query"]
 
@@ -125,7 +122,7 @@ class RemoteStore(Store):
         """
         self.endpoint = endpoint
         self.queries = queries
-        self._address = _address(endpoint)
+        _check_url(endpoint)
         self._sizes: dict[URIRef, int] = {}
 
         def graphs(deadline: float) -> Answer:
@@ -152,7 +149,7 @@ class RemoteStore(Store):
         :raises StoreUnavailable: the store did not answer in time.
         """
         try:
-            return within(seconds, work)
+            return work(time.monotonic() + seconds)
         except TimeLimitExceeded:
             raise StoreUnavailable(f"{self.endpoint} did not answer within {seconds:g} s") from None
 
@@ -168,11 +165,16 @@ class RemoteStore(Store):
             graph.add((s, p, o))
         return graph
 
-    def export(self) -> Dataset:
-        dataset = new_dataset()
+    def dump(self, extension: str, target: Path) -> None:
+        dataset = Dataset()
+        for prefix, namespace in PREFIXES.items():
+            dataset.bind(prefix, namespace)
         for s, p, o, name in self._statements(list(self._sizes)):
             dataset.graph(name).add((s, p, o))
-        return dataset
+        fmt = formats.DUMP_FORMATS[extension]
+        target.write_bytes(
+            formats.serialize_dataset(dataset, fmt, keep_graphs=extension in formats.QUAD_DUMPS)
+        )
 
     def _statements(self, names: Sequence[URIRef]) -> list[tuple[Node, Node, Node, URIRef]]:
         """Every statement of the graphs ``names``, in one answer: a blank node two graphs share stays one.
@@ -230,9 +232,7 @@ class RemoteStore(Store):
         :raises QueryFailed: the store refused the query (its words).
         :raises StoreUnavailable: the store cannot be reached or failed.
         """
-        dataset = self._dataset(
-            DatasetSelection.from_query(prepared.query) if selection is None else selection
-        )
+        dataset = self._dataset(DatasetSelection.from_query(prepared) if selection is None else selection)
         text = bound_text(prepared, init_bindings)
         return self._send(text, prepared.form, limit=limit, deadline=deadline, dataset=dataset)
 
@@ -275,7 +275,7 @@ class RemoteStore(Store):
                 client.addNamedGraph(str(name))
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            interrupt()
+            raise TimeLimitExceeded
         if remaining != float("inf"):
             client.setTimeout(max(1, int(remaining + 0.999)))
         body, cut_by_store = self._fetch(client)
@@ -284,7 +284,7 @@ class RemoteStore(Store):
             for prefix, iri in PREFIXES.items():
                 graph.bind(prefix, iri)
             graph.parse(data=body, format="turtle")
-            graph, truncated = cap_graph(graph, limit)
+            graph, truncated = _cap_graph(graph, limit)
             result = Result(form)
             result.graph = graph
             return Answer(result, truncated or cut_by_store)
@@ -309,9 +309,8 @@ class RemoteStore(Store):
     def _fetch(self, client: SPARQLWrapper) -> tuple[bytes, bool]:
         """The store's answer and whether it says it cut it; errors worded for the client or the operator."""
         try:
-            with reaching(self._address):
-                response = client.query().response
-                return response.read(), STORE_TRUNCATED_HEADER in response.headers
+            response = client.query().response
+            return response.read(), STORE_TRUNCATED_HEADER in response.headers
         except QueryBadFormed as exc:
             raise QueryFailed(f"The store refused the query: {_words(exc)}") from None
         except Unauthorized:
@@ -321,11 +320,11 @@ class RemoteStore(Store):
         except SPARQLWrapperException as exc:
             raise StoreUnavailable(f"{self.endpoint} failed: {_words(exc)}") from None
         except TimeoutError:
-            interrupt()
+            raise TimeLimitExceeded from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):
-                interrupt()
+                raise TimeLimitExceeded from None
             raise StoreUnavailable(f"{self.endpoint}: cannot reach the store ({reason})") from None
 
 
@@ -358,17 +357,20 @@ def _words(exc: SPARQLWrapperException) -> str:
     return " ".join(str(exc).split())[:500]
 
 
-def _address(endpoint: str) -> Address:
-    """Where the endpoint listens, resolved once, now: the only address queries may then reach.
-
-    :raises StoreUnavailable: the URL is not http(s) or its host does not resolve.
-    """
+def _check_url(endpoint: str) -> None:
+    """:raises StoreUnavailable: the endpoint is not an http(s) URL with a host."""
     url = urllib.parse.urlsplit(endpoint)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreUnavailable(f"{endpoint}: a store is an http:// or https:// URL")
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(url.hostname, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise StoreUnavailable(f"{endpoint}: cannot resolve {url.hostname} ({exc})") from None
-    return Address(url.hostname, frozenset(str(info[4][0]) for info in infos), port)
+
+
+def _cap_graph(graph: Graph, limit: int) -> tuple[Graph, bool]:
+    """The graph cut to ``limit`` triples, and whether it was cut."""
+    if len(graph) <= limit:
+        return graph, False
+    capped = Graph()
+    for prefix, namespace in graph.namespaces():
+        capped.bind(prefix, namespace)
+    for triple in islice(graph, limit):
+        capped.add(triple)
+    return capped, True

@@ -14,10 +14,12 @@ from typing import Any
 from flask import Flask
 
 from ..paths import default_root, project_paths
-from ..store import Store, load_store, open_built
+from ..queryfiles import ServedQueries
+from ..store.base import Store
+from ..store.oxigraph import load_files, open_built
 from ..store.remote import RemoteStore, StoreQueries
 from . import canned, citations, dataset, errors, pages, sparql, trails, ui
-from .context import EXTENSION, ServedQueries, Service, Settings
+from .context import EXTENSION, Service, Settings
 
 __all__ = ["DEFAULTS", "create_app"]
 
@@ -43,6 +45,17 @@ DEFAULTS: dict[str, Any] = {
     "RESULT_LIMIT": 10_000,
     #: Largest request body accepted (bytes); larger is 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    #: Bytes of memory one query may use (its process's data segment); past it the query is stopped (503).
+    "QUERY_MEMORY": 1 << 30,
+    #: Per web worker: processes for clients' queries, places for their long queries, and processes for the
+    #: service's own (pages, trails, canned queries); see :mod:`collabkg.store.processes`.
+    "QUERY_PROCESSES": 2,
+    "LONG_QUERIES": 1,
+    "QUERY_PROCESSES_INTERNAL": 1,
+    #: Seconds a client's query may run before it needs a long place (when none is free: 503, Retry-After).
+    "QUICK_SECONDS": 0.5,
+    #: Most seconds a request waits for a free query process before it is turned away (503, Retry-After).
+    "QUEUE_SECONDS": 2.0,
     #: Bytes of query answers each process keeps for repeated requests (:mod:`.cache`); 0: none.
     "CACHE_BYTES": 64 * 1024 * 1024,
     #: The folder of the query files; ``None``: ``queries/`` of the project.
@@ -73,23 +86,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["PROJECT_ROOT"] = str(default_root())
 
     settings = Settings.of(app.config)
-    store, parsed = _open_store(app.config, settings)
-    app.extensions[EXTENSION] = Service(
-        settings, store, ServedQueries.load(settings.queries_dir, parsed=parsed)
-    )
+    queries = ServedQueries.load(settings.queries_dir)
+    app.extensions[EXTENSION] = Service(settings, _open_store(app.config, settings), queries)
     errors.init_app(app)
     for module in (sparql, canned, trails, citations, pages, dataset, ui):
         app.register_blueprint(module.bp)
     return app
 
 
-def _open_store(config: Mapping[str, Any], settings: Settings) -> tuple[Store, frozenset[str]]:
-    """The store the configuration names, and the digests of the queries its build parsed (if it is one)."""
+def _open_store(config: Mapping[str, Any], settings: Settings) -> Store:
+    """The store the configuration names: elsewhere, the files given, or the build output."""
     if config["STORE_URL"]:
-        return RemoteStore(config["STORE_URL"], StoreQueries.load(settings.queries_dir)), frozenset()
+        return RemoteStore(config["STORE_URL"], StoreQueries.load(settings.queries_dir))
     if config["DATASET_FILES"] is not None:
-        return load_store(config["DATASET_FILES"]), frozenset()
-    store, manifest = open_built(
-        project_paths(Path(config["PROJECT_ROOT"])), allow_stale=bool(config["SERVE_STALE_BUILD"])
-    )
-    return store, manifest.parsed_queries
+        return load_files(config["DATASET_FILES"], settings.limits)
+    paths = project_paths(Path(config["PROJECT_ROOT"]))
+    return open_built(paths, allow_stale=bool(config["SERVE_STALE_BUILD"]), limits=settings.limits)[0]

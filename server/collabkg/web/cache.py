@@ -9,8 +9,11 @@ The same key, hashed, is the response's ``ETag``: a client (or proxy) that sends
 gets ``304 Not Modified`` without the query being parsed or run at all. The tag is weak (``W/``) because rdflib
 may order the rows of an unordered result differently in another process: same meaning, maybe other bytes.
 
-Memory is bounded by the total size of the stored bodies (``CACHE_BYTES``; 0 turns caching off), least
-recently used first out. Each process has its own cache: gunicorn's sync workers do not share one.
+Entries are stored under that digest, not under the key itself: a key holds the query text, which can be a
+megabyte, and 600 such keys once grew a worker by half a gigabyte while the bodies they kept were small.
+Memory is bounded by the bytes of the bodies and of their digests, with a fixed charge per entry for the
+rest (``CACHE_BYTES``; 0 turns caching off), least recently used first out. Each worker process has its own
+cache.
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ class CachedAnswer:
     truncated: bool
 
 
+#: Bytes charged for each entry besides its body and digest (the entry's objects and the map's slot).
+ENTRY_OVERHEAD = 256
+
+
 def etag_of(key: tuple[object, ...]) -> str:
-    """The entity tag of the answer stored under ``key``: a digest, so it reveals nothing of the query."""
+    """The digest of an answer's key: its entity tag and the cache's key, revealing nothing of the query."""
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
@@ -42,20 +49,25 @@ class ResultCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[object, ...], CachedAnswer] = OrderedDict()
+        self._entries: OrderedDict[str, CachedAnswer] = OrderedDict()
         self._bytes = 0
         # The development server and tests may answer from threads; gunicorn's sync workers never contend.
         self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
-        """Bytes of the bodies held."""
+        """Bytes charged for the entries held: bodies, digests and the fixed charge per entry."""
         return self._bytes
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: tuple[object, ...]) -> CachedAnswer | None:
+    def digests(self) -> list[str]:
+        """The keys held (digests), least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def get(self, key: str) -> CachedAnswer | None:
         """The answer stored under ``key`` (now the most recently used), or ``None``."""
         with self._lock:
             found = self._entries.get(key)
@@ -63,17 +75,23 @@ class ResultCache:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple[object, ...], answer: CachedAnswer) -> None:
+    def put(self, key: str, answer: CachedAnswer) -> None:
         """Keep ``answer``, dropping the least recently used until the bodies fit; one larger than the whole
         budget is not kept at all (it would only push everything else out)."""
-        if len(answer.body) > self.max_bytes:
+        cost = _cost(key, answer)
+        if cost > self.max_bytes:
             return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                self._bytes -= _cost(key, old)
             self._entries[key] = answer
-            self._bytes += len(answer.body)
+            self._bytes += cost
             while self._bytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                dropped_key, dropped = self._entries.popitem(last=False)
+                self._bytes -= _cost(dropped_key, dropped)
+
+
+def _cost(key: str, answer: CachedAnswer) -> int:
+    """The bytes an entry is charged."""
+    return len(key) + len(answer.body) + len(answer.content_type) + ENTRY_OVERHEAD

@@ -56,5 +56,9 @@ def run_query(name: str) -> Response:
         raise NotFound(f"No canned query named {name!r}; GET /queries lists them.")
     bindings = query.bindings(_single_values())
     return sparql.answer(
-        query.prepared, requested_formats=request.args.getlist("format"), init_bindings=bindings, name=name
+        query.prepared,
+        requested_formats=request.args.getlist("format"),
+        init_bindings=bindings,
+        name=name,
+        internal=True,
     )

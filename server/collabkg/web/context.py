@@ -10,6 +10,11 @@ running pyLODE (about a second each) would only delay it.
 from __future__ import annotations
 
 import functools
+import shutil
+import tempfile
+import threading
+import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +27,10 @@ from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH
 from ..queryfiles import CannedQuery, ServedQueries
-from ..store import Store, sandbox
+from ..store.base import DatasetStatistics, Store
+from ..store.oxigraph import Limits
 from .cache import ResultCache
 from .vocabdoc import ontology_documentation
-from .void import DatasetStatistics
 
 __all__ = ["DatasetFacts", "Service", "Settings", "absolute_url", "run", "select", "service", "within_limits"]
 
@@ -52,6 +57,8 @@ class Settings:
     cache_bytes: int
     #: Where the service is reached, without a trailing ``/`` (``http://127.0.0.1:8000``).
     base_url: str
+    #: What each web worker's query processes may use (``QUERY_*`` keys, :class:`collabkg.store.oxigraph.Limits`).
+    limits: Limits
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> Settings:
@@ -64,6 +71,14 @@ class Settings:
             result_limit=int(config["RESULT_LIMIT"]),
             cache_bytes=int(config["CACHE_BYTES"]),
             base_url=str(config["BASE_URL"]).rstrip("/"),
+            limits=Limits(
+                memory=int(config["QUERY_MEMORY"]),
+                internal=int(config["QUERY_PROCESSES_INTERNAL"]),
+                quick=int(config["QUERY_PROCESSES"]),
+                long=int(config["LONG_QUERIES"]),
+                quick_seconds=float(config["QUICK_SECONDS"]),
+                queue_seconds=float(config["QUEUE_SECONDS"]),
+            ),
         )
 
 
@@ -89,9 +104,10 @@ class Service:
         self.store = store
         self.queries = queries
         self.cache = ResultCache(settings.cache_bytes)
-        self.facts = DatasetFacts.of(store)
-        #: Dumps written so far, by extension (each written on first request).
-        self.dumps: dict[str, bytes] = {}
+        #: The folder the dumps are written to, on first request of each (private to this app, removed with it).
+        self.dumps = Path(tempfile.mkdtemp(prefix="collabkg-dumps-"))
+        weakref.finalize(self, shutil.rmtree, self.dumps, ignore_errors=True)
+        self._dump_lock = threading.Lock()
 
     @classmethod
     def of(cls, app: Flask) -> Service:
@@ -101,9 +117,24 @@ class Service:
         return found
 
     @functools.cached_property
+    def facts(self) -> DatasetFacts:
+        """The sizes of the graphs, as the store knows them."""
+        return DatasetFacts.of(self.store)
+
+    @functools.cached_property
     def statistics(self) -> DatasetStatistics:
-        """The VoID counts, in one pass over the dataset."""
-        return DatasetStatistics.of(self.store)
+        """The VoID counts (queries over the whole dataset: counted once, on first need)."""
+        return self.store.statistics(self.queries.statistics, limit=1_000_000)
+
+    def dump(self, extension: str) -> Path:
+        """The whole dataset in one dump format, written on first request and kept for the next."""
+        target = self.dumps / f"collabkg.{extension}"
+        with self._dump_lock:
+            if not target.exists():
+                partial = target.with_suffix(".part")
+                self.store.dump(extension, partial)
+                partial.rename(target)
+        return target
 
     @functools.cached_property
     def ontology(self) -> Graph | None:
@@ -132,8 +163,9 @@ def absolute_url(endpoint: str, **values: Any) -> str:
 
 
 def within_limits(work: Callable[[float], T]) -> T:
-    """Run ``work(deadline)`` under the app's query time limit (:func:`collabkg.store.sandbox.within`)."""
-    return sandbox.within(service().settings.query_timeout, work)
+    """Run ``work(deadline)`` with the deadline of the app's query time limit: every store call it makes is
+    stopped there (:class:`collabkg.store.query.TimeLimitExceeded`)."""
+    return work(time.monotonic() + service().settings.query_timeout)
 
 
 def run(query: CannedQuery, **bindings: Node) -> Result:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, send_file
 from rdflib import URIRef
 from rdflib.term import Node
 from werkzeug.exceptions import NotFound
@@ -13,7 +13,7 @@ from .. import formats
 from ..namespaces import CK
 from .context import absolute_url, select, service
 from .pages import href, model_map
-from .void import DUMP_FORMATS, describe_dataset, write_dump
+from .void import describe_dataset
 
 __all__ = ["bp"]
 
@@ -82,7 +82,7 @@ def vocab() -> Response:
 
 
 def _dump_urls() -> dict[str, str]:
-    return {ext: absolute_url("dataset.dump", extension=ext) for ext in DUMP_FORMATS}
+    return {ext: absolute_url("dataset.dump", extension=ext) for ext in formats.DUMP_FORMATS}
 
 
 @bp.get("/.well-known/void")
@@ -106,16 +106,18 @@ def void() -> Response:
 @bp.get("/dumps/collabkg.<extension>")
 def dump(extension: str) -> Response:
     """The whole dataset, written once per format; ``ETag`` is the dataset version, so caches revalidate."""
-    fmt = DUMP_FORMATS.get(extension)
+    fmt = formats.DUMP_FORMATS.get(extension)
     if fmt is None:
-        raise NotFound(f"Dumps are collabkg.{{{','.join(DUMP_FORMATS)}}}.")
+        raise NotFound(f"Dumps are collabkg.{{{','.join(formats.DUMP_FORMATS)}}}.")
     state = service()
-    if extension not in state.dumps:
-        state.dumps[extension] = write_dump(state.store.export(), extension)
-    response = Response(state.dumps[extension], content_type=formats.Choice(fmt, fmt.media_type).content_type)
-    response.set_etag(state.statistics.version)
-    response.last_modified = state.statistics.modified  # None: the store cannot tell, no header
+    response = send_file(
+        state.dump(extension),
+        mimetype=formats.Choice(fmt, fmt.media_type).content_type,
+        etag=state.store.version,
+        last_modified=state.store.modified(),  # None: the store cannot tell, no header
+        conditional=True,  # 304 when the client has this version
+        max_age=None,
+    )
     response.cache_control.public = True
     response.cache_control.no_cache = True  # may be stored, but revalidated: the ETag makes that cheap
-    response.make_conditional(request)  # 304 when the client has this version
     return response

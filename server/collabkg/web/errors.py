@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..formats import NoAcceptableFormat, SerializationFailed
 from ..queryfiles import ParameterError, QueryFileError
-from ..store import StoreUnavailable
-from ..store.query import QueryError, TimeLimitExceeded
+from ..store.base import StoreUnavailable
+from ..store.processes import Overloaded
+from ..store.query import QueryError, QueryTooLarge, TimeLimitExceeded
 
 __all__ = ["STATUS", "init_app"]
 
@@ -25,6 +26,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NoAcceptableFormat, 406),
     (SerializationFailed, 406),
     (TimeLimitExceeded, 503),
+    (QueryTooLarge, 503),
+    (Overloaded, 503),
     (StoreUnavailable, 502),
     (QueryFileError, 500),
 )
@@ -55,6 +58,7 @@ def respond(exc: Exception) -> Response:
         status, message = next(code for cls, code in STATUS if isinstance(exc, cls)), str(exc)
     if isinstance(exc, TimeLimitExceeded):
         current_app.logger.warning("query stopped at the time limit: %s", request.url[:500])
+        message = str(TimeLimitExceeded(float(current_app.config["QUERY_TIMEOUT"])))
     for error, public in OPERATOR_MESSAGES.items():
         if isinstance(exc, error):
             current_app.logger.error("%s", exc)
@@ -64,4 +68,8 @@ def respond(exc: Exception) -> Response:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     if status == 406:
         response.vary.add("Accept")
+    if isinstance(exc, Overloaded):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, TimeLimitExceeded | QueryTooLarge):
+        response.headers["Retry-After"] = "1"
     return response

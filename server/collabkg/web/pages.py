@@ -23,8 +23,7 @@ from werkzeug.exceptions import NotFound
 
 from .. import formats
 from ..evidence.trails import KINDS as TRAIL_KINDS
-from ..namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_IRI
-from ..store import new_dataset
+from ..namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_IRI, PREFIXES, resource_iri
 from .context import run, select, service, within_limits
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
@@ -49,9 +48,9 @@ def _known(path: str) -> URIRef:
 
     :raises NotFound: the graph does not know it.
     """
-    iri = ID[path]
-    if not run(service().queries.pages["known"], _resource=iri).askAnswer:
-        raise NotFound(f"The graph knows no resource {iri}.")
+    iri = resource_iri(path)
+    if iri is None or not run(service().queries.pages["known"], _resource=iri).askAnswer:
+        raise NotFound(f"The graph knows no resource {ID}{path}.")
     return iri
 
 
@@ -62,7 +61,9 @@ def describe(iri: URIRef) -> Dataset:
     name are looked up by subject and label property (:meth:`~collabkg.store.Store.quads`), which is much
     faster than rdflib joining a label pattern against every neighbour of a much-cited review.
     """
-    description = new_dataset()
+    description = Dataset(default_union=True)
+    for prefix, namespace in PREFIXES.items():
+        description.bind(prefix, namespace)
     neighbours: set[URIRef] = set()
     for row in select("description", _resource=iri):
         description.graph(row.graph).add((row.subject, row.predicate, row.object))

@@ -9,7 +9,6 @@ views with query results (canned queries) call too. Errors become their HTTP sta
 from __future__ import annotations
 
 import codecs
-import functools
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -33,7 +32,6 @@ from ..formats import (
     HTML,
     RESULT_FORMATS,
     negotiate,
-    serialize,
     serialize_graph,
 )
 from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
@@ -175,6 +173,7 @@ def answer(
     selection: DatasetSelection | None = None,
     init_bindings: Mapping[str, Node] | None = None,
     name: str | None = None,
+    internal: bool = False,
 ) -> Response:
     """Run a query on the served dataset and answer the current request with its result.
 
@@ -191,6 +190,7 @@ def answer(
     :param init_bindings: values for variables of the query (canned query parameters).
     :param name: what identifies a prepared query in the cache (a canned query's name); a prepared query
         without one is not cached, since nothing cheaper than its text would tell it apart.
+    :param internal: the service's own query (a canned one), run apart from clients' (:mod:`collabkg.store.processes`).
     """
     current = service()
     store, cache, limit = current.store, current.cache, current.settings.result_limit
@@ -198,28 +198,28 @@ def answer(
     tag = None if key is None else etag_of(key)
     if tag is not None and request.if_none_match.contains_weak(tag):
         return _tagged(Response(status=304), tag)
-    cached = cache.get(key) if key is not None else None
+    cached = cache.get(tag) if tag is not None else None
     if cached is None:
 
         def work(deadline: float) -> CachedAnswer:
-            prepared = query if isinstance(query, PreparedQuery) else _prepare_text(query, endpoint_url())
+            prepared = query if isinstance(query, PreparedQuery) else prepare(query, endpoint_url(), PREFIXES)
             choice = negotiate(
                 FORMATS_BY_QUERY_FORM[prepared.form], request.accept_mimetypes, requested_formats
             )
-            outcome = store.evaluate(
+            reply = store.respond(
                 prepared,
+                choice.format,
                 selection=selection,
                 init_bindings=init_bindings,
                 limit=limit,
                 deadline=deadline,
+                internal=internal,
             )
-            return CachedAnswer(
-                serialize(outcome.result, choice.format), choice.content_type, outcome.truncated
-            )
+            return CachedAnswer(reply.body, choice.content_type, reply.truncated)
 
         cached = within_limits(work)
-        if key is not None:
-            cache.put(key, cached)
+        if tag is not None:
+            cache.put(tag, cached)
     response = Response(cached.body, content_type=cached.content_type)
     if cached.truncated:
         response.headers[TRUNCATED_HEADER] = str(limit)
@@ -229,15 +229,6 @@ def answer(
 def endpoint_url() -> str:
     """The endpoint's canonical URL: relative IRIs of queries resolve against it, as the protocol suggests."""
     return absolute_url("sparql.endpoint")
-
-
-@functools.lru_cache(maxsize=256)
-def _prepare_text(text: str, base: str) -> PreparedQuery:
-    """A query text parsed, once per process for the last few hundred texts: clients repeat their queries (a
-    query UI run again, an application's fixed templates), and parsing is most of a small query's time. A
-    prepared query is only read when evaluated, so one serves every request; a text that fails to parse is
-    not kept, and fails again."""
-    return prepare(text, base=base, namespaces=PREFIXES)
 
 
 def _cache_key(

@@ -11,7 +11,7 @@ from werkzeug.exceptions import NotFound
 from .. import formats
 from ..evidence.citations import trail_sources
 from ..evidence.trails import KINDS, read_trail, trail_graph
-from ..namespaces import ID
+from ..namespaces import resource_iri
 from .citations import cite_trail
 from .context import service, within_limits
 
@@ -27,7 +27,9 @@ def show_trail(kind: str, slug: str) -> Response:
     if kind not in KINDS:
         raise NotFound(f"Trails start from a {', '.join(KINDS)}; not a {kind!r}.")
     choice = formats.negotiate(TRAIL_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
-    iri = ID[f"{kind}/{slug}"]
+    iri = resource_iri(f"{kind}/{slug}")
+    if iri is None:
+        raise NotFound(f"The graph knows no {kind} {slug!r}.")
     current = service()
     store, queries, limit = current.store, current.queries, current.settings.result_limit
 

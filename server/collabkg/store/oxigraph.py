@@ -1,0 +1,388 @@
+"""The embedded store: the dataset in an Oxigraph store on disk, queried by processes of its own.
+
+The build writes the store (``build/store-<hash>/``, :func:`write_store`); ``collabkg serve --dataset FILE``
+loads the files into a temporary one the same way (:meth:`OxigraphStore.load`). Every web worker's query
+processes (:mod:`.processes`) open it read-only: the data is on disk once, and the operating system's page
+cache holds the part in use once for all of them. Nothing here loads the data into Python.
+
+The store's default graph is the union of its named graphs, each triple once, as the service's dataset
+needs; it is written with the named graphs. (Oxigraph's own union of the named graphs counts a triple held
+by two graphs twice, which SPARQL's merge does not.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+import weakref
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef, Variable
+from rdflib.query import Result
+from rdflib.term import Identifier, Node
+
+from .. import formats
+from ..manifest import Manifest, freshness, show
+from ..namespaces import PREFIXES
+from ..paths import ProjectPaths
+from .base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
+from .processes import Lanes, QueryProcessEnded
+from .query import (
+    Answer,
+    DatasetSelection,
+    PreparedQuery,
+    QueryFailed,
+    QuerySyntaxError,
+    QueryTooLarge,
+    Reply,
+    syntax_message,
+)
+from .rewrite import bound_text
+
+__all__ = ["Limits", "OxigraphStore", "load_files", "open_built", "sizes_of", "write_store"]
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: Oxigraph's formats by rdflib's names (:meth:`DatasetSource.format`).
+RDF_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nt11": ox.RdfFormat.N_TRIPLES,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "xml": ox.RdfFormat.RDF_XML,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "n3": ox.RdfFormat.N3,
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the query processes of one web worker may use (:class:`.processes.Lanes`)."""
+
+    #: Bytes of memory (data segment) one query process may use; 0: no limit of ours.
+    memory: int = 1 << 30
+    #: Processes for the service's own queries, for clients' quick queries, and places for long ones.
+    internal: int = 1
+    quick: int = 2
+    long: int = 1
+    #: Seconds a client's query may run before it needs a long place.
+    quick_seconds: float = 0.5
+    #: Seconds a request may wait for a free process before it is turned away (503).
+    queue_seconds: float = 2.0
+
+
+def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int]:
+    """Load RDF files into a new Oxigraph store at ``folder``, with the union of their graphs as its default
+    graph; returns the triples per named graph, and the union's under ``""``.
+
+    Triple formats go to the graph the source names (else the one named by the file's ``file:`` URI); quad
+    formats keep their graph names, and the triples of their default graph go to the graph of the file's URI
+    too, so that every triple is in a named graph and the default graph is exactly their union.
+
+    :raises DatasetLoadError: a file cannot be read or parsed (the folder is then no store to use).
+    """
+    store = ox.Store(str(folder))
+    for source in sources:
+        rdf_format = RDF_FORMATS.get(source.format())
+        if rdf_format is None:
+            raise DatasetLoadError(f"{source.path}: Oxigraph cannot read {source.format()}")
+        own = ox.NamedNode(str(source.graph or URIRef(source.path.resolve().as_uri())))
+        base = source.path.resolve().as_uri()
+        try:
+            if rdf_format.supports_datasets:
+                store.bulk_extend(_named(ox.parse(path=source.path, format=rdf_format, base_iri=base), own))
+                # The union: each triple again, in the default graph (read anew: streamed, not held).
+                store.bulk_extend(
+                    ox.Quad(q.subject, q.predicate, q.object)
+                    for q in ox.parse(path=source.path, format=rdf_format, base_iri=base)
+                )
+            else:
+                store.bulk_load(path=source.path, format=rdf_format, base_iri=base, to_graph=own)
+                store.bulk_load(path=source.path, format=rdf_format, base_iri=base)
+        except (SyntaxError, ValueError, OSError) as exc:
+            raise DatasetLoadError(f"{source.path}: {exc}") from exc
+    store.flush()
+    store.optimize()
+    return sizes_of(store)
+
+
+def sizes_of(store: ox.Store) -> dict[str, int]:
+    """Triples per named graph of a store, and of its default graph under ``""``."""
+    sizes = {
+        name.value: _count(store, name) for name in store.named_graphs() if isinstance(name, ox.NamedNode)
+    }
+    sizes[""] = _count(store, ox.DefaultGraph())
+    return sizes
+
+
+def _named(quads: Iterable[ox.Quad], own: ox.NamedNode) -> Iterator[ox.Quad]:
+    """The quads of a file, those of its default graph moved to the file's own graph."""
+    for quad in quads:
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            yield ox.Quad(quad.subject, quad.predicate, quad.object, own)
+        else:
+            yield quad
+
+
+def _count(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> int:
+    return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
+
+
+def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
+    """The files, loaded into a temporary store (removed with the store object), served as they are.
+
+    :raises DatasetLoadError: a file is missing or does not parse; nothing is served half-loaded.
+    """
+    digest = hashlib.sha256()
+    for source in sources:
+        try:
+            data = source.path.read_bytes()
+        except OSError as exc:
+            raise DatasetLoadError(f"{source.path}: {exc.strerror}") from exc
+        digest.update(str(source.graph).encode() + b"\0" + data)
+    folder = Path(tempfile.mkdtemp(prefix="collabkg-store-"))
+    try:
+        sizes = write_store(folder / "store", sources)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    union = sizes.pop("")
+    mtimes = [source.path.stat().st_mtime for source in sources]
+    modified = datetime.fromtimestamp(int(max(mtimes)), UTC) if mtimes else None
+    store = OxigraphStore(
+        folder / "store",
+        version=digest.hexdigest()[:16],
+        graph_sizes={URIRef(name): size for name, size in sizes.items()},
+        union_size=union,
+        modified=modified,
+        limits=limits,
+    )
+    weakref.finalize(store, shutil.rmtree, folder, ignore_errors=True)
+    return store
+
+
+def open_built(
+    paths: ProjectPaths, *, allow_stale: bool = False, limits: Limits = Limits()
+) -> tuple[OxigraphStore, Manifest]:
+    """The build output of ``paths`` as the server serves it (its store), and its manifest; it never builds.
+
+    :param allow_stale: serve an intact output even when the inputs or the code changed since it was built
+        (``collabkg serve`` does, after a build that failed, so that the last good graph stays up).
+    :raises BuildUnavailable: there is no complete output, or it is stale and ``allow_stale`` is false; the
+        message says why and what to run.
+    """
+    status = freshness(paths)
+    where = show(paths.build_dir, paths)
+    if status.manifest is None:
+        raise BuildUnavailable(f"{where}: nothing to serve ({status.reasons[0]}); run `collabkg build` first")
+    if status.reasons and not allow_stale:
+        raise BuildUnavailable(
+            f"{where}: the build of {status.manifest.built_at} is stale ({'; '.join(status.reasons)}); "
+            "run `collabkg build` (collabkg serve builds first)"
+        )
+    manifest = status.manifest
+    store = OxigraphStore(
+        paths.build_dir / manifest.store,
+        version=manifest.dataset_sha256[:16],
+        graph_sizes={URIRef(name): size for name, size in manifest.graphs.items()},
+        union_size=manifest.union_size,
+        modified=datetime.fromisoformat(manifest.built_at),
+        limits=limits,
+    )
+    return store, manifest
+
+
+class OxigraphStore(Store):
+    """A dataset in an Oxigraph store on disk, answered by query processes (:class:`.processes.Lanes`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        version: str,
+        graph_sizes: Mapping[URIRef, int],
+        union_size: int,
+        modified: datetime | None,
+        limits: Limits = Limits(),
+    ) -> None:
+        self.path = path
+        self.version = version
+        self._sizes = {name: size for name, size in sorted(graph_sizes.items()) if size}
+        self._union_size = union_size
+        self._modified = modified
+        self.lanes = Lanes(
+            path,
+            memory=limits.memory,
+            internal=limits.internal,
+            quick=limits.quick,
+            long=limits.long,
+            quick_seconds=limits.quick_seconds,
+            queue_seconds=limits.queue_seconds,
+        )
+        weakref.finalize(self, self.lanes.close)
+
+    # --- queries ---------------------------------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        prepared: PreparedQuery,
+        *,
+        selection: DatasetSelection | None = None,
+        init_bindings: Mapping[str, Node] | None = None,
+        limit: int,
+        deadline: float = float("inf"),
+    ) -> Answer:
+        header, body = self._query(
+            prepared, "terms", selection, init_bindings, limit, deadline, internal=True
+        )
+        return Answer(_result(prepared.form, json.loads(body)), bool(header["truncated"]))
+
+    def respond(
+        self,
+        prepared: PreparedQuery,
+        fmt: formats.Format,
+        *,
+        selection: DatasetSelection | None = None,
+        init_bindings: Mapping[str, Node] | None = None,
+        limit: int,
+        deadline: float = float("inf"),
+        internal: bool = False,
+    ) -> Reply:
+        header, body = self._query(
+            prepared, fmt.name, selection, init_bindings, limit, deadline, internal=internal
+        )
+        return Reply(body, bool(header["truncated"]))
+
+    def _query(
+        self,
+        prepared: PreparedQuery,
+        fmt: str,
+        selection: DatasetSelection | None,
+        bindings: Mapping[str, Node] | None,
+        limit: int,
+        deadline: float,
+        *,
+        internal: bool,
+    ) -> tuple[dict[str, Any], bytes]:
+        request: dict[str, Any] = {
+            "op": "query",
+            "query": bound_text(prepared, bindings) if bindings else prepared.text,
+            "base": prepared.base,
+            "prefixes": dict(prepared.namespaces),
+            "limit": limit,
+            "format": fmt,
+        }
+        if prepared.form == "SELECT" and prepared.projection is None:
+            request["order"] = list(prepared.variables)
+        dataset = DatasetSelection.from_query(prepared) if selection is None else selection
+        if selection is not None or len(dataset.default or ()) > 1:
+            # Named but no default graph, or the reverse: the part not named is empty (the protocol says so).
+            request["default"] = sorted(map(str, dataset.default or ()))
+            request["named"] = sorted(map(str, dataset.named or ()))
+            # Oxigraph merges several default graphs as a bag: a triple two of them hold would count twice.
+            request["merge"] = len(request["default"]) > 1
+        return self._call(request, deadline, internal=internal)
+
+    def _call(
+        self, request: dict[str, Any], deadline: float, *, internal: bool
+    ) -> tuple[dict[str, Any], bytes]:
+        try:
+            header, body = self.lanes.run(request, deadline, internal=internal)
+        except QueryProcessEnded as exc:
+            raise QueryTooLarge(
+                f"The query was stopped: {exc}. Make it more selective, or add a LIMIT."
+            ) from None
+        if header.get("ok"):
+            return header, body
+        message = str(header.get("message", ""))
+        error = header.get("error")
+        if error == "syntax":
+            raise QuerySyntaxError(syntax_message(str(request.get("query", "")), message))
+        if error == "format":
+            raise formats.SerializationFailed(message)
+        if error == "evaluation":
+            raise QueryFailed(f"The query failed while running: {message}")
+        raise StoreUnavailable(f"the query process refused a request: {message}")
+
+    # --- the dataset ---------------------------------------------------------------------------------------------
+
+    def graph_sizes(self) -> dict[URIRef, int]:
+        return dict(self._sizes)
+
+    def union_size(self) -> int:
+        return self._union_size
+
+    def modified(self) -> datetime | None:
+        return self._modified
+
+    def graph(self, name: URIRef) -> Graph:
+        graph = Graph(identifier=name)
+        for prefix, namespace in PREFIXES.items():
+            graph.bind(prefix, namespace)
+        request = {"op": "graph", "graph": str(name)}
+        _, body = self._call(request, time.monotonic() + 60, internal=True)
+        for s, p, o in json.loads(body)["triples"]:
+            graph.add((_decode(s), _decode(p), _decode(o)))
+        return graph
+
+    def quads(
+        self, subjects: Collection[URIRef], predicates: Collection[URIRef], *, deadline: float
+    ) -> Iterator[tuple[Node, Node, Node, URIRef]]:
+        request = {
+            "op": "quads",
+            "subjects": sorted(map(str, subjects)),
+            "predicates": sorted(map(str, predicates)),
+        }
+        _, body = self._call(request, deadline, internal=True)
+        for subject, predicate, obj, graph in json.loads(body):
+            yield URIRef(subject), URIRef(predicate), _decode(obj), URIRef(graph)
+
+    def dump(self, extension: str, target: Path) -> None:
+        request = {"op": "dump", "format": extension, "path": str(target), "prefixes": PREFIXES}
+        self._call(request, time.monotonic() + 3600, internal=True)
+
+
+def _decode(term: list[str] | None) -> Identifier:
+    assert term is not None
+    kind, value = term[0], term[1]
+    if kind == "i":
+        return URIRef(value)
+    if kind == "b":
+        return BNode(value)
+    if term[3]:
+        return Literal(value, lang=term[3])
+    return Literal(value) if term[2] == XSD_STRING else Literal(value, datatype=URIRef(term[2]))
+
+
+def _result(form: str, document: dict[str, Any]) -> Result:
+    """An rdflib result from the terms a query process wrote (:func:`.results.write_table` ``terms``)."""
+    if form == "ASK":
+        result = Result("ASK")
+        result.askAnswer = bool(document["boolean"])
+        return result
+    if form == "SELECT":
+        result = Result("SELECT")
+        variables = [Variable(name) for name in document["vars"]]
+        result.vars = variables
+        result.bindings = [
+            {var: _decode(term) for var, term in zip(variables, row, strict=True) if term is not None}
+            for row in document["rows"]
+        ]
+        return result
+    result = Result(form)
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    for s, p, o in document["triples"]:
+        graph.add((_decode(s), _decode(p), _decode(o)))
+    result.graph = graph
+    return result

@@ -1,0 +1,360 @@
+"""The query processes of one web worker, in lanes, so that no query can hold the service from others.
+
+Oxigraph evaluates in Rust: no signal or flag stops a query that runs too long, and it releases Python's lock
+while it works. Each query therefore runs in a process of its own (:mod:`.executor`), which the worker kills
+when the query's time is up; the next request gets a fresh process (a few tens of milliseconds to start), so
+the worker answers the next request at once and the CPU is freed for real.
+
+Processes are grouped in lanes, per web worker:
+
+``internal``
+    the service's own queries (pages, trails, citations, canned queries, VoID): known texts, bounded answers.
+    Never shared with anything a client writes, so a page stays quick while clients' queries run.
+``adhoc``
+    queries clients write. Each starts in one of a few *quick* processes and may use it for
+    :attr:`Lanes.quick_seconds`; a query still running then moves on to one of fewer *long* places, keeping its
+    process (nothing is lost), and the quick lane starts another. When every long place is taken, the query is
+    stopped and the client told to come back (:class:`Overloaded`, a 503 with ``Retry-After``). A text that
+    needed a long place once goes straight there the next time.
+
+Waiting for a free process is bounded too (:attr:`Lanes.queue_seconds`): beyond capacity a request is turned
+away, never queued without end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from .base import StoreUnavailable
+from .query import TimeLimitExceeded
+
+__all__ = ["Lanes", "Overloaded", "QueryProcess", "QueryProcessEnded"]
+
+_logger = logging.getLogger(__name__)
+_LENGTH = struct.Struct(">I")
+#: Seconds a new query process may take to open the store and say it is ready.
+START_SECONDS = 60.0
+#: Texts remembered as needing a long place (by digest), per worker.
+REMEMBERED_LONG = 1024
+
+
+class QueryProcessEnded(Exception):
+    """The query process ended while it ran a query: the query outgrew the memory it may use (or crashed)."""
+
+
+class Overloaded(Exception):
+    """Every process of a lane is busy: come back in :attr:`retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _StillRunning(Exception):
+    """The query has not answered by the time asked; it goes on in its process."""
+
+
+class QueryProcess:
+    """One query process (:mod:`.executor`) on a store, spoken to through its standard input and output."""
+
+    def __init__(self, store: Path, memory: int) -> None:
+        """Start the process and wait until it has opened the store.
+
+        :raises StoreUnavailable: it could not start or open the store.
+        """
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "collabkg.store.executor", str(store), str(memory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._in = self._process.stdin
+        self._out = self._process.stdout.fileno()
+        try:
+            ready = json.loads(self._frame(time.monotonic() + START_SECONDS))
+        except (_StillRunning, QueryProcessEnded) as exc:
+            self.kill()
+            raise StoreUnavailable(f"a query process could not open the store {store}") from exc
+        #: Whether the process left the network (see :func:`.executor.leave_the_network`).
+        self.isolated = bool(ready.get("network"))
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def send(self, request: dict[str, Any]) -> None:
+        """Send one request (the answer is read with :meth:`answer`)."""
+        body = json.dumps(request).encode()
+        try:
+            self._in.write(_LENGTH.pack(len(body)) + body)
+            self._in.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise QueryProcessEnded(self._ending()) from exc
+
+    def answer(self, until: float) -> tuple[dict[str, Any], bytes]:
+        """The header and body answering the request sent, if they come by ``until`` (a monotonic time).
+
+        :raises _StillRunning: they did not; the query goes on.
+        :raises QueryProcessEnded: the process ended instead.
+        """
+        header = json.loads(self._frame(until))
+        return header, self._frame(float("inf"))
+
+    def kill(self) -> None:
+        """End the process now, whatever it is doing, and reap it."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL)
+        self._process.wait()
+        self._in.close()
+        assert self._process.stdout is not None
+        self._process.stdout.close()
+
+    def _frame(self, until: float) -> bytes:
+        (size,) = _LENGTH.unpack(self._read(_LENGTH.size, until))
+        return self._read(size, float("inf") if until == float("inf") else max(until, time.monotonic() + 5))
+
+    def _read(self, size: int, until: float) -> bytes:
+        chunks: list[bytes] = []
+        have = 0
+        while have < size:
+            wait = None if until == float("inf") else until - time.monotonic()
+            if wait is not None and wait <= 0:
+                if have:  # an answer that has begun is read to its end
+                    wait = 5.0
+                else:
+                    raise _StillRunning
+            readable, _, _ = select.select([self._out], [], [], wait)
+            if not readable:
+                if have:
+                    raise QueryProcessEnded("the query process stopped writing its answer")
+                raise _StillRunning
+            chunk = os.read(self._out, min(size - have, 1 << 20))
+            if not chunk:
+                raise QueryProcessEnded(self._ending())
+            chunks.append(chunk)
+            have += len(chunk)
+        return b"".join(chunks)
+
+    def _ending(self) -> str:
+        """Why the process ended, as far as its exit says."""
+        code = self._process.wait()
+        if code in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV, 1):
+            return "the query needed more memory than this service allows a query"
+        return f"the query process ended (exit {code})"
+
+
+class Lanes:
+    """The query processes of one web worker, in lanes (see the module's description); thread-safe.
+
+    A lane is a number of places; a request holds a place while its query runs in a process. Processes are
+    shared by the lanes: an idle one serves whichever request comes next, and a killed one is replaced when
+    a request needs one.
+    """
+
+    def __init__(
+        self,
+        store: Path,
+        *,
+        memory: int,
+        internal: int,
+        quick: int,
+        long: int,
+        quick_seconds: float,
+        queue_seconds: float,
+    ) -> None:
+        self.store = store
+        self.memory = memory
+        #: Seconds a client's query may run in a quick place before it needs a long one.
+        self.quick_seconds = quick_seconds
+        #: Most seconds a request waits for a free place before it is turned away.
+        self.queue_seconds = queue_seconds
+        self._size = {"internal": internal, "quick": quick, "long": long}
+        self._taken = dict.fromkeys(self._size, 0)
+        self._idle: list[QueryProcess] = []
+        self._long_deadlines: list[float] = []
+        self._long_texts: OrderedDict[str, None] = OrderedDict()
+        self._condition = threading.Condition()
+        self._pid = os.getpid()
+
+    def run(
+        self, request: dict[str, Any], deadline: float, *, internal: bool
+    ) -> tuple[dict[str, Any], bytes]:
+        """Run one request in a process of the right lane and return its header and body.
+
+        :raises TimeLimitExceeded: it did not answer by ``deadline``; its process was killed.
+        :raises Overloaded: no place was free in time, or a client's query needed a long place and none was.
+        :raises QueryProcessEnded: its process ended (the memory limit).
+        """
+        if internal:
+            return self._run_in("internal", request, deadline)
+        digest = hashlib.sha256(str(request.get("query", "")).encode()).hexdigest()
+        if self._known_long(digest):
+            return self._run_in("long", request, deadline)
+        self._take("quick", min(deadline, time.monotonic() + self.queue_seconds))
+        quick = True
+        process = None
+        try:
+            process = self._get_process()
+            process.send(request)
+            try:
+                answer = process.answer(min(deadline, time.monotonic() + self.quick_seconds))
+                self._put_process(process)
+                return answer
+            except _StillRunning:
+                pass
+            self._remember_long(digest)
+            if time.monotonic() >= deadline or not self._try_take("long", deadline):
+                self._discard(process)
+                if time.monotonic() >= deadline:
+                    raise TimeLimitExceeded from None
+                raise Overloaded(
+                    "Too many long queries are running on this server; this one was stopped. "
+                    "Try again later, or make it more selective.",
+                    self._retry_after(),
+                )
+            self._release("quick")
+            quick = False
+            try:
+                return self._wait(process, deadline)
+            finally:
+                self._release("long", deadline)
+        except QueryProcessEnded:
+            if process is not None:
+                self._discard(process)
+            raise
+        finally:
+            if quick:
+                self._release("quick")
+
+    def _run_in(self, lane: str, request: dict[str, Any], deadline: float) -> tuple[dict[str, Any], bytes]:
+        """Run a request to its end in ``lane``, waiting at most :attr:`queue_seconds` for a place."""
+        self._take(lane, min(deadline, time.monotonic() + self.queue_seconds), deadline)
+        try:
+            process = self._get_process()
+            try:
+                process.send(request)
+            except QueryProcessEnded:
+                self._discard(process)
+                raise
+            return self._wait(process, deadline)
+        finally:
+            self._release(lane, deadline)
+
+    def _wait(self, process: QueryProcess, deadline: float) -> tuple[dict[str, Any], bytes]:
+        """The answer by ``deadline``, the process then idle again; else the process is killed."""
+        try:
+            answer = process.answer(deadline)
+        except _StillRunning:
+            self._discard(process)
+            raise TimeLimitExceeded from None
+        except QueryProcessEnded:
+            self._discard(process)
+            raise
+        self._put_process(process)
+        return answer
+
+    # --- places --------------------------------------------------------------------------------------------------
+
+    def _take(self, lane: str, until: float, deadline: float | None = None) -> None:
+        """Take a place in ``lane``, waiting for one until ``until``.
+
+        :raises Overloaded: none came free.
+        """
+        with self._condition:
+            while self._taken[lane] >= self._size[lane]:
+                wait = until - time.monotonic()
+                if wait <= 0:
+                    raise Overloaded(
+                        f"All of this server's places for {_LANE_WORDS[lane]} are taken; try again shortly.",
+                        self._retry_after(),
+                    )
+                self._condition.wait(wait)
+            self._taken[lane] += 1
+            if lane == "long" and deadline is not None:
+                self._long_deadlines.append(deadline)
+
+    def _try_take(self, lane: str, deadline: float) -> bool:
+        """Take a place in ``lane`` if one is free now."""
+        with self._condition:
+            if self._taken[lane] >= self._size[lane]:
+                return False
+            self._taken[lane] += 1
+            if lane == "long":
+                self._long_deadlines.append(deadline)
+            return True
+
+    def _release(self, lane: str, deadline: float | None = None) -> None:
+        with self._condition:
+            self._taken[lane] -= 1
+            if lane == "long" and deadline in self._long_deadlines:
+                self._long_deadlines.remove(deadline)
+            self._condition.notify_all()
+
+    def _retry_after(self) -> int:
+        """Seconds until a place should be free: when the first long query now running must end (or 1)."""
+        ends = min(self._long_deadlines, default=time.monotonic() + 1)
+        return max(1, math.ceil(ends - time.monotonic()))
+
+    def _known_long(self, digest: str) -> bool:
+        with self._condition:
+            return digest in self._long_texts
+
+    def _remember_long(self, digest: str) -> None:
+        with self._condition:
+            self._long_texts[digest] = None
+            self._long_texts.move_to_end(digest)
+            while len(self._long_texts) > REMEMBERED_LONG:
+                self._long_texts.popitem(last=False)
+
+    # --- processes ---------------------------------------------------------------------------------------------
+
+    def _get_process(self) -> QueryProcess:
+        """An idle process, or a new one (started outside the lock: it takes tens of milliseconds)."""
+        with self._condition:
+            if os.getpid() != self._pid:  # a forked worker never shares its parent's processes
+                self._idle, self._pid = [], os.getpid()
+            while self._idle:
+                process = self._idle.pop()
+                if process.alive():
+                    return process
+        return QueryProcess(self.store, self.memory)
+
+    def _put_process(self, process: QueryProcess) -> None:
+        with self._condition:
+            if process.alive() and os.getpid() == self._pid:
+                self._idle.append(process)
+
+    def _discard(self, process: QueryProcess) -> None:
+        """Kill a process whose query ran out of time or space (the next request starts another)."""
+        try:
+            process.kill()
+        except OSError:
+            _logger.warning("query process %s could not be killed", process.pid, exc_info=True)
+
+    def close(self) -> None:
+        """Kill the idle processes (busy ones end with their requests' time limits)."""
+        with self._condition:
+            idle, self._idle = (self._idle, []) if os.getpid() == self._pid else ([], [])
+        for process in idle:
+            self._discard(process)
+
+
+#: How a lane is named to a client turned away.
+_LANE_WORDS = {"internal": "this service's own queries", "quick": "queries", "long": "long queries"}
