@@ -1,4 +1,4 @@
-"""The floor of the query benchmark: a Flask app that answers "hello", under collabkg's own gunicorn settings.
+"""The floor of the query benchmark: a Flask app that answers "hello", served as collabkg is (gunicorn, the front).
 
 Whatever collabkg spends above this per request is its own work (parsing, evaluating, serializing), not the
 WSGI server's or the network's. Usage: ``python -m bench.floor PORT``.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 
+from collabkg.web.app import DEFAULTS
 from collabkg.web.serving import run
 from flask import Flask
 
 __all__ = ["app"]
 
 app = Flask(__name__)
-app.config["QUERY_TIMEOUT"] = 10  # collabkg.serving sets the worker timeout from it, as for collabkg
+app.config.from_mapping(DEFAULTS)  # the limits collabkg.web.serving reads, as collabkg's defaults
 
 
 @app.get("/")

@@ -112,6 +112,8 @@ class Server:
     endpoint: str = "/sparql"
     sparql: bool = True
     cold_start_s: float | None = None
+    #: The process started (while it runs).
+    pid: int | None = None
     failure: str | None = None
     #: Queries of the mixes this server answers with an error, and its reason: their requests count as errors.
     refused: dict[str, str] = field(default_factory=dict)
@@ -231,6 +233,7 @@ def _running(
                 return
             time.sleep(0.05)
         server.cold_start_s = time.monotonic() - started
+        server.pid = process.pid
         yield port
     finally:
         process.send_signal(signal.SIGTERM)

@@ -7,6 +7,7 @@ app) or ``collabkg serve --graph IRI FILE`` (live servers), so they pass whateve
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -133,9 +134,10 @@ def serve_graphs(
     workers: int = 2,
     datasets: Sequence[Path] = (),
     store: str | None = None,
+    config: Mapping[str, object] | None = None,
 ) -> Iterator[LiveServer]:
     """Run ``collabkg serve --graph IRI FILE ... --dataset FILE ...`` (or ``--store URL``) on a free port until
-    the block ends; wait until it answers.
+    the block ends; wait until it answers. ``config`` sets app settings (``COLLABKG_<KEY>`` variables).
 
     The server's output goes to a log file (a pipe nobody reads would fill up and block it).
     """
@@ -152,7 +154,8 @@ def serve_graphs(
         args += ["--timeout", str(timeout)]
     log = log_dir / f"server-{port}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        environment = os.environ | {f"COLLABKG_{key}": str(value) for key, value in (config or {}).items()}
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=environment)
     server = LiveServer(f"http://127.0.0.1:{port}", log)
     try:
         _wait_until_healthy(server, process)

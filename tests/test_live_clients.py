@@ -185,6 +185,7 @@ def test_preflight_and_cors_over_http(live_server: LiveServer) -> None:
     )
     response = connection.getresponse()
     response.read()
+    connection.close()  # the server keeps connections alive
     assert response.status == 204
     assert response.getheader("Access-Control-Allow-Origin") == "*"
     assert "POST" in response.getheader("Access-Control-Allow-Methods")
@@ -195,6 +196,8 @@ def test_a_chunked_body_past_the_size_limit_is_413(live_server: LiveServer) -> N
     chunks = (b"#" * 65536 for _ in range(32))  # 2 MiB with no Content-Length; the limit is 1 MiB
     connection.request("POST", "/sparql", body=chunks, headers={"Content-Type": "application/sparql-query"})
     response = connection.getresponse()
+    response.read()
+    connection.close()
     assert response.status == 413
     assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
 

@@ -557,3 +557,36 @@ def test_healthz(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert response.data == b"ok\n"
+
+
+@pytest.mark.parametrize(
+    ("query", "output"),
+    [
+        ('SELECT ("a\\u0000b" AS ?x) {}', "xml"),
+        ('SELECT ("bell\\u0007" AS ?x) {}', "xml"),
+        ('CONSTRUCT { <http://example.org/s> <http://example.org/p> "a\\u001Fb" } WHERE {}', "xml"),
+    ],
+    ids=["NUL in SPARQL XML", "BEL in SPARQL XML", "US in RDF/XML"],
+)
+def test_xml_refuses_what_xml_1_0_cannot_carry(client: FlaskClient, query: str, output: str) -> None:
+    response = client.get("/sparql", query_string={"query": query, "format": output})
+    assert_plain_error(response, 406, "which XML 1.0 cannot carry")
+    # The same answer in JSON carries the character, escaped.
+    answer = client.get("/sparql", query_string={"query": query, "format": "json"})
+    assert answer.status_code == 200
+    assert b"\\u00" in answer.data
+
+
+def test_xml_escapes_what_xml_can_carry(client: FlaskClient) -> None:
+    query = 'SELECT ("<&>\\"\\t\\r\\n\\u00E9" AS ?x) {}'
+    response = client.get("/sparql", query_string={"query": query, "format": "xml"})
+    assert response.status_code == 200
+    literal = ET.fromstring(response.data).find(".//{http://www.w3.org/2005/sparql-results#}literal")
+    assert literal is not None and literal.text == '<&>"\t\r\né'
+
+
+def test_rdf_xml_escapes_what_xml_can_carry(client: FlaskClient) -> None:
+    query = f'CONSTRUCT {{ <{EX}s> <{EX}p> "<&>\\"\\t\\r\\n\\u00E9" }} WHERE {{}}'
+    response = client.get("/sparql", query_string={"query": query, "format": "xml"})
+    assert response.status_code == 200
+    assert set(parse_rdf(response.data, "xml").objects()) == {Literal('<&>"\t\r\né')}

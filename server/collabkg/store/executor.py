@@ -1,11 +1,13 @@
 """A query process: runs queries on the served Oxigraph store, one at a time, for the web worker that started it.
 
-``python -m collabkg.store.executor STORE MEMORY_BYTES`` opens the store read-only and answers requests on its
+``python -m collabkg.store.executor STORE MEMORY_BYTES WORKER_PID`` opens the store read-only and answers requests on its
 standard input, one at a time, on its standard output (:mod:`.processes` starts it and speaks to it). Oxigraph
 evaluates queries in Rust, outside Python's reach: nothing can interrupt a query that runs too long or grows
 too large except the end of the process running it. So queries run here, apart from the server, and:
 
-* a query past its time limit is ended by the server killing this process (then it starts another);
+* a query past its time limit is ended by the server killing this process (then it starts another), and this
+  process ends with the worker that started it, however that ends (``PR_SET_PDEATHSIG``; strictly, with the
+  worker's thread that started it: the worker starts them from threads that live as long as it does);
 * this process's data segment is limited (``RLIMIT_DATA``, the kernel's bound on the heap and anonymous
   memory): a query that would grow past it fails its allocation, which ends the process, and only it;
 * before it opens anything, this process leaves the network: in a network namespace of its own, made in a user
@@ -20,10 +22,12 @@ length and that many bytes; a request is one JSON message, an answer a JSON head
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
 import resource
+import signal
 import struct
 import sys
 from collections.abc import Iterator
@@ -37,6 +41,8 @@ from . import results
 #: Linux clone flags for a new user namespace and a new network namespace.
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+#: Linux prctl option: the signal this process gets when its parent ends.
+PR_SET_PDEATHSIG = 1
 _LENGTH = struct.Struct(">I")
 
 
@@ -54,6 +60,17 @@ def read_frame(stream: BinaryIO) -> bytes | None:
 
 def write_frame(stream: BinaryIO, body: bytes) -> None:
     stream.write(_LENGTH.pack(len(body)) + body)
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when the web worker that started it (``parent``) ends, however it
+    ends (a worker killed at its timeout runs no clean-up), so that no query outlives the worker that would
+    answer it."""
+    # Elsewhere than Linux, the process still ends when its pipe closes, after the query it runs.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the worker ended before the request took effect
+        os._exit(1)
 
 
 def leave_the_network() -> str | None:
@@ -188,8 +205,9 @@ class Executor:
         return {"ok": True}, b""
 
 
-def serve(store_path: str, memory: int, requests: BinaryIO, answers: BinaryIO) -> None:
-    """Open the store and answer requests until the web worker closes the pipe."""
+def serve(store_path: str, memory: int, parent: int, requests: BinaryIO, answers: BinaryIO) -> None:
+    """Open the store and answer requests until the web worker (process ``parent``) closes the pipe."""
+    die_with_parent(parent)
     refused = leave_the_network()
     if refused is not None:
         print(
@@ -214,4 +232,4 @@ def _messages(stream: BinaryIO) -> Iterator[bytes]:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), sys.stdin.buffer, sys.stdout.buffer)
+    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.stdin.buffer, sys.stdout.buffer)

@@ -14,8 +14,10 @@ Processes are grouped in lanes, per web worker:
     queries clients write. Each starts in one of a few *quick* processes and may use it for
     :attr:`Lanes.quick_seconds`; a query still running then moves on to one of fewer *long* places, keeping its
     process (nothing is lost), and the quick lane starts another. When every long place is taken, the query is
-    stopped and the client told to come back (:class:`Overloaded`, a 503 with ``Retry-After``). A text that
-    needed a long place once goes straight there the next time.
+    stopped and the client told to come back (:class:`Overloaded`, a 503 with ``Retry-After``). A query that
+    needed a long place once goes straight there the next time, whatever its prologue, layout, comments or
+    variable names (:func:`.sparqltext.signature`): sent again with a new prefix declaration each time, it
+    takes no quick place.
 
 Waiting for a free process is bounded too (:attr:`Lanes.queue_seconds`): beyond capacity a request is turned
 away, never queued without end.
@@ -41,6 +43,7 @@ from typing import Any
 
 from .base import StoreUnavailable
 from .query import TimeLimitExceeded
+from .sparqltext import signature
 
 __all__ = ["Lanes", "Overloaded", "QueryProcess", "QueryProcessEnded"]
 
@@ -77,7 +80,7 @@ class QueryProcess:
         :raises StoreUnavailable: it could not start or open the store.
         """
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "collabkg.store.executor", str(store), str(memory)],
+            [sys.executable, "-m", "collabkg.store.executor", str(store), str(memory), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -204,7 +207,7 @@ class Lanes:
         """
         if internal:
             return self._run_in("internal", request, deadline)
-        digest = hashlib.sha256(str(request.get("query", "")).encode()).hexdigest()
+        digest = hashlib.sha256(signature(str(request.get("query", ""))).encode()).hexdigest()
         if self._known_long(digest):
             return self._run_in("long", request, deadline)
         self._take("quick", min(deadline, time.monotonic() + self.queue_seconds))

@@ -30,6 +30,7 @@ __all__ = [
     "Token",
     "refuse_service",
     "shape",
+    "signature",
     "tokens",
     "unescape",
 ]
@@ -162,6 +163,35 @@ def shape(text: str, base: str | None = None, namespaces: Mapping[str, str] | No
         variables=tuple(dict.fromkeys(token.text[1:] for token in found if token.kind == "var")),
         service=service,
     )
+
+
+def signature(text: str) -> str:
+    """What the query asks, however it is laid out, commented, declared or its variables named: its tokens one
+    space apart, comments left out, variables named by their order of appearance, and of its prologue the
+    ``BASE`` and the ``PREFIX`` declarations its body uses (sorted). Two texts with one signature ask the same
+    of the data (a prefix declared and not used changes nothing, nor does renaming ``?x`` to ``?y``)."""
+    found = [token for token in tokens(unescape(text)) if token.kind != "comment"]
+    declared: dict[str, str] = {}
+    base: list[str] = []
+    start = 0
+    while start < len(found) and found[start].keyword() in ("PREFIX", "BASE"):
+        if found[start].keyword() == "PREFIX":
+            declared[found[start + 1].text if start + 1 < len(found) else ""] = " ".join(
+                token.text for token in found[start : start + 3]
+            )
+            start += 3
+        else:
+            base = [token.text for token in found[start : start + 2]]
+            start += 2
+    body = found[start:]
+    used = {token.text.partition(":")[0] + ":" for token in body if token.kind == "pname"}
+    prologue = base + [declared[name] for name in sorted(declared) if name in used]
+    variables: dict[str, str] = {}
+    words = [
+        variables.setdefault(token.text[1:], f"?{len(variables)}") if token.kind == "var" else token.text
+        for token in body
+    ]
+    return " ".join(prologue + words)
 
 
 def refuse_service(text: str) -> None:

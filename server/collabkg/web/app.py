@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from ..paths import default_root, project_paths
 from ..queryfiles import ServedQueries
@@ -58,6 +58,15 @@ DEFAULTS: dict[str, Any] = {
     "QUEUE_SECONDS": 2.0,
     #: Bytes of query answers each process keeps for repeated requests (:mod:`.cache`); 0: none.
     "CACHE_BYTES": 64 * 1024 * 1024,
+    #: Per web worker (``collabkg serve``): threads running the app, and most connections open at once (past
+    #: them: 503, Retry-After). An idle or slow client holds a connection, never a thread (:mod:`.front`).
+    "THREADS": 32,
+    "CONNECTIONS": 1000,
+    #: Seconds a connection may take to send a request's head, then its body (408), and may leave a part of
+    #: an answer unread, before it is closed.
+    "HEADER_SECONDS": 10.0,
+    "BODY_SECONDS": 30.0,
+    "SEND_SECONDS": 30.0,
     #: The folder of the query files; ``None``: ``queries/`` of the project.
     "CANNED_QUERIES_DIR": None,
     #: The folder where ``npm ci`` installs the query UI; ``None``: ``ui/`` of the project.
@@ -91,7 +100,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     for module in (sparql, canned, trails, citations, pages, dataset, ui):
         app.register_blueprint(module.bp)
+    app.after_request(_no_sniffing)
     return app
+
+
+def _no_sniffing(response: Response) -> Response:
+    """Every response is what its ``Content-Type`` says: no browser may guess otherwise (a query answer or a
+    literal that looks like HTML stays text)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _open_store(config: Mapping[str, Any], settings: Settings) -> Store:

@@ -9,7 +9,7 @@ except a resource or dataset page not found, which is a page with links onward (
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ..formats import NoAcceptableFormat, SerializationFailed
 from ..queryfiles import ParameterError, QueryFileError
@@ -56,6 +56,9 @@ def respond(exc: Exception) -> Response:
         status, message = exc.code or 500, exc.description or exc.name
     else:
         status, message = next(code for cls, code in STATUS if isinstance(exc, cls)), str(exc)
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        message = f"The request body is longer than the {limit} bytes this service accepts."
     if isinstance(exc, TimeLimitExceeded):
         current_app.logger.warning("query stopped at the time limit: %s", request.url[:500])
         message = str(TimeLimitExceeded(float(current_app.config["QUERY_TIMEOUT"])))

@@ -1,0 +1,109 @@
+"""The lanes of query processes (:mod:`collabkg.store.processes`) on a real store: a client's query that runs long
+moves to a long place, one that finds none is turned away, a query known to be long waits for a long place
+without taking a quick one (whatever prologue or variable names it comes with), and the service's own queries
+never wait behind clients'."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from collabkg import formats
+from collabkg.store.base import DatasetSource
+from collabkg.store.oxigraph import Limits, OxigraphStore, load_files
+from collabkg.store.processes import Overloaded
+from collabkg.store.query import TimeLimitExceeded, prepare
+from collabkg.store.sparqltext import signature
+from conftest import EX, FIXTURE_GRAPHS
+
+#: A cross product of the fixture graphs that runs until stopped.
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }"
+#: The same question, written otherwise: a prefix of its own, other variable names, a comment, other spacing.
+RUNAWAY_AGAIN = (
+    "PREFIX unused7: <urn:x:> # again\nSELECT (COUNT(*) AS ?count) WHERE {\n  ?s1 ?p1 ?o1 . ?s2 ?p2 ?o2 . "
+    "?s3 ?p3 ?o3 . ?s4 ?p4 ?o4 . ?s5 ?p5 ?o5 . ?s6 ?p6 ?o6 . ?s7 ?p7 ?o7\n}"
+)
+CHEAP = f"ASK {{ <{EX}alice> <{EX}knows> <{EX}bob> }}"
+JSON = formats.by_name("json")
+
+
+@pytest.fixture
+def store() -> Iterator[OxigraphStore]:
+    limits = Limits(quick=1, long=1, internal=1, quick_seconds=1.0, queue_seconds=2.0)
+    loaded = load_files([DatasetSource(path, graph) for graph, path in FIXTURE_GRAPHS.items()], limits)
+    yield loaded
+    loaded.lanes.close()
+
+
+def ask(store: OxigraphStore, text: str, seconds: float, *, internal: bool = False) -> bytes:
+    deadline = time.monotonic() + seconds
+    return store.respond(prepare(text), JSON, limit=100, deadline=deadline, internal=internal).body
+
+
+class Outcome:
+    """What a query run in a thread came to, and when."""
+
+    def __init__(self, store: OxigraphStore, text: str, seconds: float, *, internal: bool = False) -> None:
+        self.result: bytes | Exception | None = None
+        self.at = 0.0
+        self._thread = threading.Thread(target=self._run, args=(store, text, seconds, internal))
+        self._thread.start()
+
+    def _run(self, store: OxigraphStore, text: str, seconds: float, internal: bool) -> None:
+        try:
+            self.result = ask(store, text, seconds, internal=internal)
+        except Exception as exc:  # the test reads what it was
+            self.result = exc
+        self.at = time.monotonic()
+
+    def join(self) -> Outcome:
+        self._thread.join()
+        return self
+
+
+def test_the_signature_sees_through_prologue_layout_comments_and_variable_names() -> None:
+    assert signature(RUNAWAY) == signature(RUNAWAY_AGAIN)
+    assert signature(RUNAWAY) != signature(RUNAWAY.replace("?o .", "<urn:o> ."))
+    # Prefixes its body uses are part of the question; others are not.
+    used = "PREFIX ex: <http://example.org/> ASK { ex:a ex:b ex:c }"
+    assert signature(used) != signature(used.replace("<http://example.org/>", "<http://example.net/>"))
+
+
+def test_a_long_query_moves_to_the_long_place_and_runs_to_its_time_limit(store: OxigraphStore) -> None:
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        ask(store, RUNAWAY, 3)
+    assert time.monotonic() - started >= 3  # not stopped at the quick lane's second: it had a long place
+
+
+def test_a_long_query_finding_no_long_place_is_turned_away(store: OxigraphStore) -> None:
+    first = Outcome(store, RUNAWAY, 6)
+    time.sleep(1.5)  # past the quick second: it holds the long place
+    with pytest.raises(Overloaded) as refused:
+        ask(store, RUNAWAY.replace("?u }", "?u . ?v ?w ?x }"), 6)  # a new question, long too
+    assert refused.value.retry_after >= 1
+    assert isinstance(first.join().result, TimeLimitExceeded)
+
+
+def test_a_query_known_to_be_long_takes_no_quick_place(store: OxigraphStore) -> None:
+    first = Outcome(store, RUNAWAY, 6)
+    time.sleep(1.5)  # it needed a long place: known long from now on, and holding the only one
+    again = Outcome(store, RUNAWAY_AGAIN, 6)  # waits for a long place (2 s), then is turned away
+    time.sleep(0.2)
+    cheap = Outcome(store, CHEAP, 6)  # the quick place is free: answered at once
+    assert b'"boolean":true' in cheap.join().result.replace(b" ", b"")  # type: ignore[union-attr]
+    assert isinstance(again.join().result, Overloaded)
+    assert cheap.at < again.at
+    first.join()
+
+
+def test_the_services_own_queries_never_wait_behind_clients(store: OxigraphStore) -> None:
+    clients = [Outcome(store, RUNAWAY, 4), Outcome(store, RUNAWAY.replace("?u }", "?u . ?v ?w ?x }"), 4)]
+    time.sleep(1.5)  # one in the long place, the quick place taken again
+    started = time.monotonic()
+    assert b"true" in ask(store, CHEAP, 4, internal=True)
+    assert time.monotonic() - started < 1
+    for client in clients:
+        client.join()
