@@ -36,18 +36,21 @@ from bench.virtuoso import Virtuoso, free_port
 
 DATA = Path(__file__).parent / "data"
 EX = "http://example.org/"
-#: The fixture dataset: three named graphs; ``extra`` repeats one triple of ``orgs``.
 #: The checkout under test.
 ROOT = Path(__file__).resolve().parents[1]
 #: The project's prefixes (and ``rdf:``) as a Turtle header, for test data written by hand.
 TURTLE_PREFIXES = "".join(
     f"@prefix {name}: <{iri}> .\n" for name, iri in {**PREFIXES, "rdf": str(RDF)}.items()
 )
+#: The fixture dataset: three named graphs; ``extra`` repeats one triple of ``orgs``.
 FIXTURE_GRAPHS: dict[URIRef, Path] = {
     URIRef(EX + name): DATA / f"{name}.ttl" for name in ("people", "orgs", "extra")
 }
 #: Distinct triples of the union of the fixture graphs (the default graph): 11 + 4 + 2, one of them shared.
 FIXTURE_UNION_SIZE = 16
+#: Counts a cross product of ten patterns, 16**10 rows over the fixture: no engine on any machine finishes it
+#: within a time limit (six patterns, 16**6 rows, were counted inside five seconds on a fast machine).
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { " + " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(10)) + " }"
 
 
 #: Lines a test module wants shown in the summary at the end of the run (e.g. the W3C suite's pass count).

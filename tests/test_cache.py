@@ -8,7 +8,7 @@ from pathlib import Path
 
 from collabkg.web.cache import ENTRY_OVERHEAD, CachedAnswer, ResultCache
 from collabkg.web.context import Service
-from conftest import EX, ROOT
+from conftest import EX, ROOT, RUNAWAY
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -16,8 +16,6 @@ SELECT = (
     "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label"
 )
 JSON = "application/sparql-results+json"
-#: Joins every triple with every other six times: never finishes within a second.
-RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r }"
 
 
 def _cache(app: Flask) -> ResultCache:

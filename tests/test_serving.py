@@ -21,14 +21,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import EX, FIXTURE_GRAPHS, LiveServer, serve_graphs
+from conftest import EX, FIXTURE_GRAPHS, RUNAWAY, LiveServer, serve_graphs
 
 pytestmark = pytest.mark.live
 
 #: One row: who alice knows.
 LOOKUP = f"SELECT ?o WHERE {{ <{EX}alice> <{EX}knows> ?o }}"
-#: Six-way cross product of the fixture graphs: runs until its time limit.
-RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r }"
 #: Four-way cross product, every column: tens of megabytes of CSV, more than the sockets buffer.
 HUGE = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 #: Seconds a request that should be answered at once may take before the test calls the server held.

@@ -21,14 +21,12 @@ import pytest
 from collabkg.store.oxigraph import OxigraphStore
 from collabkg.store.processes import QueryProcess
 from collabkg.web.context import Service
-from conftest import dataset_snapshot
+from conftest import RUNAWAY, dataset_snapshot
 from flask import Flask
 from flask.testing import FlaskClient
 
 MARKER = "marker-3f1c9a"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-#: A cross product of six triple patterns: 16^6 rows over the fixture, minutes of work for any engine.
-RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r }"
 
 
 def memory_bomb(levels: int) -> str:
