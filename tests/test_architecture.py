@@ -23,6 +23,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "collabkg.evidence": ("flask", "collabkg.web", "collabkg.build", "collabkg.cli", "owlrl", "pyshacl"),
     "collabkg.queryfiles": ("flask", "collabkg.web", "collabkg.build", "collabkg.cli", "owlrl", "pyshacl"),
     "collabkg.manifest": ("flask", "collabkg.web", "collabkg.build", "collabkg.cli", "owlrl", "pyshacl"),
+    # The text index is written by the build and read by the web and the command line: it needs neither.
+    "collabkg.search": ("flask", "collabkg.web", "collabkg.build", "collabkg.cli", "owlrl", "pyshacl"),
     "collabkg.publish": ("flask", "collabkg.web", "collabkg.build", "collabkg.cli", "owlrl", "pyshacl"),
     # The web service only loads what the build wrote: never the build, its reasoner or its validator.
     "collabkg.web": ("collabkg.build", "collabkg.cli", "owlrl", "pyshacl"),

@@ -32,6 +32,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
 
 ONTOLOGY = ROOT / "ontology" / "collabkg.ttl"
+SEARCH_DOCUMENTS = ROOT / "queries" / "pages" / "search-documents.rq"
 
 MODEL = Namespace(ID["model/"])
 STUDY = Namespace(ID["study/"])
@@ -138,6 +139,8 @@ def make_tree(root: Path, **extra_data: str) -> ProjectPaths:
     (root / "ontology" / "shapes.ttl").write_text(SHAPES, encoding="utf-8")
     (root / "queries" / "checks").mkdir(parents=True)
     (root / "queries" / "checks" / "countryless-review-violation.rq").write_text(CHECK, encoding="utf-8")
+    (root / "queries" / "pages").mkdir()  # the build indexes the words that this query selects
+    shutil.copy(SEARCH_DOCUMENTS, root / "queries" / "pages" / SEARCH_DOCUMENTS.name)
     (root / "data").mkdir()
     for name, text in {"review-r": REVIEW, "countries": COUNTRIES, **extra_data}.items():
         (root / "data" / f"{name}.ttl").write_text(text, encoding="utf-8")
@@ -193,6 +196,7 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "data/countries.ttl",
         "data/review-r.ttl",
         "queries/checks/countryless-review-violation.rq",
+        "queries/pages/search-documents.rq",
     }
     assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
     assert set(manifest["timings"]) == {"parse", "validate", "reason", "explain", "write", "total"}
@@ -432,7 +436,6 @@ def test_a_served_query_that_does_not_parse_fails_the_build_naming_it(tmp_path: 
     """The canned, page and trail queries are the server's, but the build parses them: a broken one fails
     here, not at a server's start."""
     paths = make_tree(tmp_path)
-    (paths.queries_dir / "pages").mkdir()
     broken = paths.queries_dir / "pages" / "broken.rq"
     broken.write_text("#+ summary: broken\nSELECT ?s WHERE { ?s \n", encoding="utf-8")
     with pytest.raises(BuildError, match=re.escape(str(broken))):

@@ -7,14 +7,15 @@ gunicorn starts, where its own decisions are made: what to build, what to load, 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from collabkg.cli import EXIT_ERROR, EXIT_NONCONFORMANT, main
-from conftest import ROOT
+from conftest import FIXTURE_GRAPHS, ROOT, serve_graphs
 
-COMMANDS = ("build", "serve", "publish", "query", "trail", "explain", "cite")
+COMMANDS = ("build", "serve", "publish", "query", "search", "trail", "explain", "cite")
 
 
 def collabkg(*args: str) -> Result:
@@ -63,6 +64,10 @@ def test_serve_builds_first_and_a_tree_that_does_not_build_is_not_served(tmp_pat
     (tmp_path / "ontology" / "shapes.ttl").write_text("", encoding="utf-8")
     result = collabkg("--root", str(tmp_path), "serve")
     assert_error(result, EXIT_ERROR, "error: data: no *.ttl data files")
+    # It says first that it builds, and why, rather than work for seconds without a word.
+    assert result.stderr.splitlines()[0] == (
+        "building the graph into build/ (there is no complete build output):"
+    )
 
 
 def test_publish_wants_both_user_and_password() -> None:
@@ -104,3 +109,34 @@ def test_build_exit_codes_follow_pyshacl(tmp_path: Path) -> None:
     is 2."""
     assert EXIT_NONCONFORMANT == 1
     assert_error(collabkg("--root", str(tmp_path), "build"), EXIT_ERROR, "error: data: no *.ttl data files")
+
+
+@pytest.mark.live
+def test_serve_says_what_it_loads_where_it_serves_and_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLLABKG_UI_DIR", str(tmp_path))  # a folder without the query UI
+    with serve_graphs(FIXTURE_GRAPHS, tmp_path) as server:
+        log = server.log.read_text()
+    lines = log.splitlines()
+    assert lines[0].startswith("loading ") and lines[0].endswith(" ...")
+    assert re.fullmatch(r"loaded in [0-9.]+s; serving http://127\.0\.0\.1:\d+/", lines[1])
+    assert (
+        f"search {server.url}/search, evidence map {server.url}/map, SPARQL {server.url}/sparql" in lines[2]
+    )
+    assert "the query UI (/ui) is not installed: run `npm ci --prefix ui` in the project folder" in lines[3]
+
+
+def test_the_readme_set_up_installs_everything_every_page_needs() -> None:
+    """The one set-up command installs the server and the query UI, then serves; /ui asks for the same step."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("## Set-up") :]
+    start = setup.index("```sh\n") + len("```sh\n")
+    command = setup[start : setup.index("\n```", start)]
+    steps = [step.strip() for step in command.split("&&")]
+    assert steps[-1] == "collabkg serve"
+    assert steps.index("pip install -e .") < steps.index("npm ci --prefix ui") < steps.index("collabkg serve")
+    template = (ROOT / "server" / "collabkg" / "web" / "templates" / "ui.html").read_text(encoding="utf-8")
+    assert "<pre>npm ci --prefix ui</pre>" in template
+    lock = (ROOT / "ui" / "package-lock.json").read_text(encoding="utf-8")
+    assert '"node_modules/@zazuko/yasgui"' in lock  # what `npm ci` installs is pinned

@@ -333,10 +333,15 @@ def test_trail_page_says_why_inferred_statements_hold(
         "<summary>Co-location combines with Partnership <small>(symmetric property (prp-symp): combines with)</small>"
         in page
     )
-    assert "Partnership combines with Co-location <small>(asserted in andersson-2011)</small>" in page
+    # Each premise links to its own explanation's page; each claim to its trail.
+    premise = statement_iri((MODEL.partnership, CK.combinesWith, MODEL["co-location"]))
     assert (
-        '<a href="../claim/andersson-2011-partnership-combinations">Partnerships may be combined with co-location'
-        " as well as pooling of budgets</a> [34] [42]" in page
+        f'<a href="/page/{premise[len(ID) :]}">Partnership combines with Co-location</a> '
+        "<small>(asserted in andersson-2011)</small>" in page
+    )
+    assert (
+        '<a href="/trail/claim/andersson-2011-partnership-combinations">Partnerships may be combined with '
+        "co-location as well as pooling of budgets</a> [34] [42]" in page
     )
     # the data formats of the trail carry the explanations too
     response = client.get("/trail/model/co-location?format=ttl")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
-from collabkg.namespaces import CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID
+from collabkg.namespaces import CITO, CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID, statement_iri
 from collabkg.store.base import DatasetSource
 from collabkg.web import create_app
 from conftest import DATA, ROOT, LiveServer
@@ -174,7 +176,13 @@ def test_page_shows_words_marks_inferences_and_links(client: FlaskClient) -> Non
         page,
     )
     assert inferred is not None and inferred.group(1) == "/page/model/partnership"
-    assert 'class="inferred" href="/trail/model/co-location"' in page
+    # ...and its badge links to the page of its explanation, which says why in words.
+    why = statement_iri((ID["model/co-location"], CK.combinesWith, ID["model/partnership"]))
+    link = f"/page/{why[len(ID) :]}"
+    assert f'class="inferred" href="{link}"' in page
+    explanation = client.get(link).text
+    assert "<h1>Why Co-location combines with Partnership</h1>" in explanation
+    assert "symmetric property" in explanation and "Partnership combines with Co-location" in explanation
     # Asserted values are not marked.
     assert re.search(r'<li>\s*<span class="value"><a href="/page/study/andersson-2011"', page)
     assert 'href="/trail/model/co-location/cite">Cite this</a>' in page
@@ -332,9 +340,10 @@ def test_dumps_parse_and_revalidate(client: FlaskClient, served: Dataset, extens
 # --- The query UI --------------------------------------------------------------------------------------------
 
 
-def test_ui_without_yasgui_says_how_to_install(make_app, tmp_path: Path) -> None:
+def test_ui_without_yasgui_says_how_to_install_and_shows_no_path(make_app, tmp_path: Path) -> None:
     page = make_app(UI_DIR=str(tmp_path)).test_client().get("/ui").text
-    assert "npm ci" in page and str(tmp_path) in page
+    assert "npm ci --prefix ui" in page
+    assert str(tmp_path) not in page and str(ROOT) not in page  # the server's folders are not the visitor's
     assert "yasgui.min.js" not in page
 
 
@@ -399,3 +408,205 @@ def test_what_the_service_says_about_itself_uses_its_base_url_never_the_host(
     assert "evil.example" not in body
     if path != "/":
         assert "https://kg.example.org/" in body
+
+
+# --- Pages that read well -------------------------------------------------------------------------------------
+
+
+def test_a_determinant_s_findings_are_grouped_by_polarity_with_quote_section_and_references(
+    client: FlaskClient, served: Dataset
+) -> None:
+    page = client.get("/page/determinant/communication").text
+    findings = page[page.index('<section id="findings"') : page.index("<h2>Collaboration and evidence</h2>")]
+    # Barrier, facilitator, both, in the ontology's order, then the claims that are no finding.
+    order = [findings.index(f'<section id="{key}"') for key in ("barrier", "facilitator", "two-sided")]
+    assert order == sorted(order)
+    for finding in served.subjects(CK.aboutDeterminant, ID["determinant/communication"]):
+        if (finding, RDF.type, CK.Finding) not in served:
+            continue
+        polarity = {CK.barrier: "barrier", CK.facilitator: "facilitator", CK.twoSided: "two-sided"}[
+            served.value(finding, CK.polarity)
+        ]
+        group = findings[findings.index(f'<section id="{polarity}"') :]
+        group = group[: group.index("</section>")]
+        card = group[group.index(f'<li id="{finding.rsplit("/", 1)[-1]}">') :]
+        card = card[: card.index("</li>")]
+        assert html.escape(str(served.value(finding, CK.quote)), quote=False) in card
+        assert str(served.value(finding, CK.section)) in card
+        for reference in served.objects(finding, CITO.citesAsEvidence):
+            assert f"[{served.value(reference, CK.referenceNumber)}]" in card
+    assert "Lack of communication or insufficient dialogue between the actors" in findings
+
+
+def test_no_page_shows_an_unnamed_node_or_a_hash(client: FlaskClient) -> None:
+    for path in (
+        "determinant/trust",
+        "model/partnership",
+        "model/co-location",
+        "study/andersson-2011",
+        "claim/andersson-2011-partnership-combinations",
+        "person/andersson-j",
+    ):
+        page = client.get(f"/page/{path}").text
+        assert "(an unnamed node)" not in page, path
+        text = re.sub(r"<[^>]+>", " ", page)
+        assert "/explanation/" not in text and "/statement/" not in text, path  # as links only, never as text
+
+
+def test_the_links_the_sources_make_read_as_sentences_with_their_claims(client: FlaskClient) -> None:
+    page = client.get("/page/model/partnership").text
+    stated = page[page.index('<section id="statements"') :]
+    stated = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", stated[: stated.index("</section>")]))
+    assert "Partnership combines with Co-location — stated by " in stated
+    assert "Partnerships may be combined with co-location as well as pooling of budgets" in stated
+
+
+@pytest.fixture(scope="module")
+def small() -> FlaskClient:
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROJECT_ROOT": str(ROOT),
+            "DATASET_FILES": [DatasetSource(DATA / "evidence.ttl", GRAPH["evidence-test"])],
+        }
+    )
+    return app.test_client()
+
+
+def test_a_statement_iri_dereferences_to_a_readable_page(small: FlaskClient) -> None:
+    response = small.get("/id/statement/m1-m2", headers={"Accept": "text/html"})
+    assert response.status_code == 303 and response.headers["Location"] == "/page/statement/m1-m2"
+    page = small.get("/page/statement/m1-m2").text
+    assert (
+        '<h1><a href="/page/model/m1">Model one</a> <a href="/vocab#combinesWith">combines with</a> '
+        '<a href="/page/model/m2">Model two</a></h1>' in page
+    )
+    assert "The link itself is asserted in evidence-test." in page
+    stated_by = page[page.index("<h2>Stated by</h2>") :]
+    assert '<a class="finding-title" href="/page/claim/c1">Model one is used with model two</a>' in stated_by
+    assert (
+        "The first model is often used together with the second [3]." in stated_by
+        and "cites [3]" in stated_by
+    )
+    data = small.get("/id/statement/m1-m2", headers={"Accept": "text/turtle"})
+    assert data.status_code == 303 and data.headers["Location"] == "/data/statement/m1-m2.ttl"
+
+
+def test_a_model_page_links_its_statements_by_iri_and_reads_blank_ones(small: FlaskClient) -> None:
+    page = small.get("/page/model/m1").text
+    stated = page[page.index('<section id="statements"') :]
+    stated = stated[: stated.index("</section>")]
+    assert stated.count("<li>") == 2  # m1 combines with m2 (an IRI), m2 combines with m1 (a blank node)
+    assert stated.count('href="/page/statement/m1-m2"') == 1
+    assert "(an unnamed node)" not in page
+
+
+def test_an_unknown_or_wrong_statement_or_explanation_is_404(small: FlaskClient) -> None:
+    assert small.get("/page/statement/nothing").status_code == 404
+    assert small.get("/page/explanation/nothing").status_code == 404
+    assert small.get("/page/statement/../model/m1").status_code in (404, 308)
+
+
+def test_an_explanation_page_says_why_down_to_the_claims(client: FlaskClient, served: Dataset) -> None:
+    inferred = served.graph(INFERRED_GRAPH)
+    s, o = next(
+        (s, o)
+        for s, o in sorted(inferred.subject_objects(CK.moreComplexThan))
+        if (s, CK.moreComplexThan, o) not in served.graph(GRAPH["andersson-2011"])
+    )
+    why = statement_iri((s, CK.moreComplexThan, o))
+    response = client.get(f"/id/{why[len(ID) :]}", headers={"Accept": "text/html"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).text
+    labels = [str(served.value(term, RDFS.label)) for term in (s, o)]
+    assert f"<h1>Why {labels[0]} more complex than {labels[1]}</h1>" in page
+    assert "transitive property" in page
+    # Each premise links to its own explanation page, each claim to its evidence trail.
+    premises = re.findall(r'<li><a href="(/page/explanation/[0-9a-f]+)">', page)
+    assert premises and all(client.get(p).status_code == 200 for p in premises)
+    claims = re.findall(r'<a href="(/trail/claim/[a-z0-9-]+)">', page)
+    assert claims and all(client.get(c).status_code == 200 for c in claims)
+
+
+# --- One layout, nothing inline --------------------------------------------------------------------------------
+
+
+class _Inline(HTMLParser):
+    """What a strict Content-Security-Policy would block, and what every page must have."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked: list[str] = []
+        self.stylesheets: list[str] = []
+        self.search_forms = 0
+        self.main = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "style" or "style" in found:
+            self.blocked.append(f"style in <{tag}>")
+        if (
+            tag == "script"
+            and "src" not in found
+            and found.get("type") not in ("application/ld+json", "application/json")
+        ):
+            self.blocked.append("inline script")
+        self.blocked += [f"{name} on <{tag}>" for name in found if name.startswith("on")]
+        self.blocked += [
+            f"javascript: in <{tag}>" for value in found.values() if (value or "").startswith("javascript:")
+        ]
+        if tag == "link" and found.get("rel") == "stylesheet":
+            self.stylesheets.append(found.get("href") or "")
+        if tag == "form" and found.get("role") == "search":
+            self.search_forms += 1
+        if tag == "main":
+            self.main += 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/page/model/partnership",
+        "/page/determinant/trust",
+        "/trail/model/partnership",
+        "/trail/finding/andersson-2011-trust-1",
+        "/search",
+        "/search?q=trust",
+        "/map",
+        "/queries",
+        "/sparql",
+        "/ui",
+        "/page/model/no-such-model",
+    ],
+)
+def test_every_page_has_the_one_layout_and_nothing_inline(client: FlaskClient, path: str) -> None:
+    response = client.get(path, headers={"Accept": "text/html"})
+    assert response.mimetype == "text/html"
+    parser = _Inline()
+    parser.feed(response.text)
+    assert parser.blocked == [], path
+    assert parser.stylesheets[0] == "/static/collabkg.css" and parser.main == 1, path
+    assert parser.search_forms >= 1, path
+    stylesheet = client.get("/static/collabkg.css")
+    assert stylesheet.status_code == 200 and stylesheet.mimetype == "text/css"
+    stylesheet.close()
+
+
+def test_lists_read_as_their_members_in_order(client: FlaskClient) -> None:
+    page = client.get("/page/study/andersson-2011").text
+    row = page[page.index(">list of authors</a>") :]
+    row = re.sub(r"<[^>]+>", "", row[: row.index("</tr>")])
+    names = [line.strip() for line in row.splitlines() if line.strip()][1:]
+    assert names == ["Andersson J", "Ahgren B", "Bihari Axelsson S", "Eriksson A", "Axelsson R"]
+    person = client.get("/page/person/andersson-j").text
+    assert '… <a href="http://purl.org/ontology/bibo/authorList"' in person
+    assert '<a href="/page/study/andersson-2011"' in person
+
+
+def test_a_claim_page_reads_the_links_it_supports(client: FlaskClient) -> None:
+    page = client.get("/page/claim/andersson-2011-partnership-combinations").text
+    stated = page[page.index('<section id="statements"') :]
+    stated = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", stated[: stated.index("</section>")]))
+    assert "Partnership combines with Co-location — stated by Partnerships may be combined" in stated
+    assert "supports statement" not in page and "supported by" not in page.lower().replace("<", " <")

@@ -246,7 +246,17 @@ def test_canned_query_gives_the_embedded_stores_answer(
 
 
 @pytest.mark.parametrize(
-    "path", ["/page/model/partnership", "/page/study/andersson-2011", "/page/determinant/trust", "/"]
+    "path",
+    [
+        "/page/model/partnership",
+        "/page/study/andersson-2011",
+        "/page/determinant/trust",
+        "/",
+        "/map",
+        "/map?format=csv",
+        "/search?q=territorial+collaboration&kind=finding",  # indexed in memory from the store's answer
+        "/search?q=organisation&format=json",
+    ],
 )
 def test_pages_are_the_same(path: str, remote: FlaskClient, local: FlaskClient) -> None:
     ours, theirs = local.get(path), remote.get(path)

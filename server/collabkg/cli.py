@@ -6,8 +6,10 @@ Exit codes (as pySHACL's): 0 success; 1 the data does not conform (SHACL violati
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,15 +24,29 @@ from .evidence.explanations import format_explanation, read_explanation
 from .evidence.exports import EXPORTS
 from .evidence.trails import KINDS, format_trail, read_trail, trail_graph
 from .formats import GRAPH_FORMATS, serialize_graph
+from .manifest import Manifest, freshness, show
 from .namespaces import CK, resource_iri, statement_iri
 from .paths import ProjectPaths, project_paths
 from .publish import Credentials, PublishError, publish, read_dataset
 from .queryfiles import Param, ParameterError, QueryFileError, ServedQueries, load_queries
+from .search import (
+    DEFAULT_LIMIT,
+    Results,
+    SearchError,
+    SearchIndex,
+    SearchIndexUnavailable,
+    SearchRequest,
+    Snippet,
+    results_data,
+)
+from .search import KINDS as KINDS_SEARCHED
 from .store.base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
 from .store.oxigraph import open_built
 from .store.remote import output_formats, send_query
 from .store.rewrite import bound_text
-from .web.serving import serve
+from .web import create_app
+from .web.serving import run
+from .web.ui import installed as ui_installed
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -143,13 +159,24 @@ def serve_cmd(
         config["STORE_URL"] = store_url
     if timeout is not None:
         config["QUERY_TIMEOUT"] = timeout
-    config["BASE_URL"] = base_url or default_base_url(host, port)
+    config["BASE_URL"] = base_url = base_url or default_base_url(host, port)
     if not sources and not store_url:
+        status = freshness(paths)
+        if not status.current:
+            _stderr(f"building the graph into {show(paths.build_dir, paths)}/ ({'; '.join(status.reasons)}):")
         _build(paths, log=_stderr)
+    what = store_url or ", ".join(str(source.path) for source in sources) or show(paths.dataset_file, paths)
+    _stderr(f"loading {what} ...")
+    started = time.perf_counter()
     try:
-        serve(config, host=host, port=port, workers=workers)
+        app = create_app(config)
     except (DatasetLoadError, StoreUnavailable, QueryFileError) as exc:
         _fail(exc)
+    _stderr(f"loaded in {time.perf_counter() - started:.1f}s; serving {base_url}/")
+    _stderr(f"  search {base_url}/search, evidence map {base_url}/map, SPARQL {base_url}/sparql")
+    if not ui_installed(app):
+        _stderr("  the query UI (/ui) is not installed: run `npm ci --prefix ui` in the project folder")
+    run(app, host, port=port, workers=workers)
 
 
 @main.command("publish")
@@ -404,6 +431,111 @@ def cite_cmd(paths: ProjectPaths, resource: str, format_name: str) -> None:
     if sources is None:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")
     click.echo(export.write([source.csl for source in sources]), nl=False)
+
+
+@main.command("search")
+@click.argument("words", nargs=-1, required=True)
+@click.option(
+    "--kind", "kinds", multiple=True, help=f"Only these kinds (repeatable): {', '.join(KINDS_SEARCHED)}."
+)
+@click.option("--review", "reviews", multiple=True, help="Only claims of this review, e.g. andersson-2011.")
+@click.option(
+    "--polarity", "polarities", multiple=True, help="Only findings of it: barrier, facilitator, two-sided."
+)
+@click.option(
+    "--determinant", "determinants", multiple=True, help="Only claims about this determinant, e.g. trust."
+)
+@click.option("--model", "models", multiple=True, help="Only claims about this model, e.g. partnership.")
+@click.option("--limit", default=str(DEFAULT_LIMIT), show_default=True, help="Hits to show.")
+@click.option("--offset", default="0", show_default=True, help="Hits to skip (the next page).")
+@click.option(
+    "--format", "format_name", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def search_cmd(
+    paths: ProjectPaths,
+    words: tuple[str, ...],
+    kinds: tuple[str, ...],
+    reviews: tuple[str, ...],
+    polarities: tuple[str, ...],
+    determinants: tuple[str, ...],
+    models: tuple[str, ...],
+    limit: str,
+    offset: str,
+    format_name: str,
+) -> None:
+    """Search the graph's words: labels, definitions, quotes and sections, best match first.
+
+    WORDS must all match ("collaborate" finds "collaboration"; case, accents and British or American spelling
+    do not matter); quote a phrase to match it whole, end a word with * to match its start. Answers from the
+    build's text index, building first when an input changed.
+    """
+    _build(paths)
+    manifest = Manifest.read(paths)
+    if manifest is None:
+        _fail(BuildUnavailable(f"{show(paths.build_dir, paths)}: no build output; run `collabkg build`"))
+    try:
+        index = SearchIndex.open(paths.build_dir / manifest.search_index)
+        wanted = SearchRequest.of(
+            " ".join(words),
+            kinds=kinds,
+            filters={"review": reviews, "polarity": polarities, "determinant": determinants, "model": models},
+            limit=limit,
+            offset=offset,
+        )
+        results = index.search(wanted)
+    except SearchIndexUnavailable as exc:
+        _fail(exc)
+    except SearchError as exc:
+        raise click.BadParameter(
+            str(exc).partition(": ")[2], param_hint=_SEARCH_HINTS[exc.parameter]
+        ) from exc
+    if format_name == "json":
+        click.echo(json.dumps(results_data(results), indent=1, ensure_ascii=False))
+    else:
+        click.echo(format_results(results), nl=False)
+
+
+#: The command line's names of the search's parameters, for its error messages.
+_SEARCH_HINTS = {
+    "q": "WORDS",
+    "kind": "--kind",
+    "review": "--review",
+    "polarity": "--polarity",
+    "determinant": "--determinant",
+    "model": "--model",
+    "limit": "--limit",
+    "offset": "--offset",
+}
+
+
+def format_results(results: Results) -> str:
+    """The hits as text for a terminal: the matching words in bold where the terminal shows it."""
+
+    def marked(snippet: Snippet) -> str:
+        return "".join(
+            click.style(text, bold=True, underline=True) if hit else text for text, hit in snippet.segments
+        )
+
+    wanted = results.request
+    shown = (
+        f" ({wanted.offset + 1}-{wanted.offset + len(results.hits)} shown)"
+        if results.total > len(results.hits)
+        else ""
+    )
+    lines = [f"{results.total} result{'' if results.total == 1 else 's'} for {wanted.text!r}{shown}"]
+    for number, hit in enumerate(results.hits, start=wanted.offset + 1):
+        facts = [hit.kind]
+        facts += [term.label for term in (hit.polarity, hit.review) if term is not None]
+        facts += [hit.section] if hit.section else []
+        lines += ["", f"{number}. {marked(hit.label)}  [{', '.join(facts)}]"]
+        if hit.snippet is not None:
+            text = marked(hit.snippet)
+            lines.append(f'   "{text}"' if hit.snippet.field == "quote" else f"   {text}")
+        if hit.topics:
+            lines.append(f"   about: {', '.join(topic.label for topic in hit.topics)}")
+        lines.append(f"   {hit.iri}")
+    return "\n".join(lines) + "\n"
 
 
 def _served_queries(paths: ProjectPaths) -> ServedQueries:

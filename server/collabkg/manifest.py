@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Bump when the manifest's layout changes, so older manifests count as stale.
-MANIFEST_FORMAT = 4
+MANIFEST_FORMAT = 5
 #: The package whose code the fingerprint covers.
 PACKAGE = Path(__file__).resolve().parent
 #: Parts of the package the build never imports, which therefore cannot change what it writes.
@@ -64,6 +64,9 @@ class Manifest:
     #: default graph is the union of the named graphs (each triple once), of ``union_size`` triples.
     store: str
     union_size: int
+    #: The file of the build folder holding the text index of the dataset (SQLite FTS5, :mod:`collabkg.search`):
+    #: ``search-<hash>.sqlite``.
+    search_index: str
 
     @classmethod
     def read(cls, paths: ProjectPaths) -> Manifest | None:
@@ -80,6 +83,7 @@ class Manifest:
                 dataset_sha256=data["output"]["sha256"],
                 store=data["output"]["store"],
                 union_size=data["output"]["union_size"],
+                search_index=data["output"]["search_index"],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -96,6 +100,7 @@ class Manifest:
                 "sha256": self.dataset_sha256,
                 "store": self.store,
                 "union_size": self.union_size,
+                "search_index": self.search_index,
             },
             "timings": self.timings,
         }
@@ -171,6 +176,8 @@ def freshness(paths: ProjectPaths, inputs: Mapping[Path, bytes] | None = None) -
         return Freshness(None, (f"{show(paths.dataset_file, paths)} is not the file the build wrote",))
     if not (paths.build_dir / manifest.store).is_dir():
         return Freshness(None, (f"{show(paths.build_dir / manifest.store, paths)} is missing",))
+    if not (paths.build_dir / manifest.search_index).is_file():
+        return Freshness(None, (f"{show(paths.build_dir / manifest.search_index, paths)} is missing",))
     if inputs is None:
         try:
             inputs = read_inputs(paths)

@@ -37,6 +37,8 @@ INFERRED_GRAPH = GRAPH["inferred"]
 EXPLANATIONS_GRAPH = GRAPH["explanations"]
 #: Base of the statement nodes of the explanations: ``explanation/<hash of the triple>``.
 EXPLANATION = Namespace(ID["explanation/"])
+#: Base of the reified ``rdf:Statement`` nodes of the data (the links a claim supports): ``statement/<hash>``.
+STATEMENT = Namespace(ID["statement/"])
 
 
 def statement_iri(triple: tuple[Node, Node, Node]) -> URIRef:

@@ -46,6 +46,7 @@ from ..store import oxigraph as served_store
 from ..store.base import DatasetLoadError, DatasetSource
 from .explanations import explain, unexplained
 from .reasoning import InconsistentGraph, infer
+from .search_index import SearchIndexError, remove_search_indexes, write_search_index
 from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
@@ -130,6 +131,7 @@ def build(
             paths.manifest_file.unlink(missing_ok=True)
             paths.dataset_file.unlink(missing_ok=True)
             _remove_older_stores(paths, keep=())
+            remove_search_indexes(paths)
             raise
         return BuildResult.of(paths, manifest, rebuilt=True)
 
@@ -202,6 +204,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         dataset_sha256=(dataset_sha256 := write_dataset(paths.dataset_file, named)),
         store=(store := write_store(paths, dataset_sha256))[0],
         union_size=store[1],
+        search_index=_search_index(paths, store[0], dataset_sha256),
     )
     _lap(timings, "write", mark)
     _lap(timings, "total", started)
@@ -389,6 +392,14 @@ def write_store(paths: ProjectPaths, dataset_sha256: str) -> tuple[str, int]:
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return name, sizes[""]
+
+
+def _search_index(paths: ProjectPaths, store: str, dataset_sha256: str) -> str:
+    """The text index of the store just written (:mod:`.search_index`); its failure fails the build."""
+    try:
+        return write_search_index(paths, store, dataset_sha256)
+    except SearchIndexError as exc:
+        raise BuildError(str(exc)) from exc
 
 
 def _previous_store(paths: ProjectPaths, manifest: Manifest) -> tuple[str, ...]:

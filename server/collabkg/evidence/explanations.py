@@ -32,6 +32,15 @@ class Support:
         """The claim's trail relative to ``/trail/``: ``claim/<slug>`` or ``finding/<slug>``."""
         return str(self.iri).removeprefix(str(ID))
 
+    @property
+    def kind(self) -> str:
+        """The claim's kind as trails name it (``claim``, ``finding``)."""
+        return self.trail_path.partition("/")[0]
+
+    @property
+    def slug(self) -> str:
+        return self.trail_path.partition("/")[2]
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -54,6 +63,12 @@ class Explanation:
     @property
     def statement(self) -> str:
         return f"{self.subject} {self.predicate} {self.object}"
+
+    @property
+    def path(self) -> str | None:
+        """The statement node's path under ``https://w3id.org/collabkg/id/`` (its page), if it has one there."""
+        text = str(self.iri)
+        return text[len(str(ID)) :] if isinstance(self.iri, URIRef) and text.startswith(str(ID)) else None
 
     @property
     def reason(self) -> str:

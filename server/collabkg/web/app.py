@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 
 from ..paths import default_root, project_paths
 from ..queryfiles import ServedQueries
-from ..store.base import Store
+from ..search import SearchIndex, SearchIndexUnavailable
+from ..store.base import BuildUnavailable, Store
 from ..store.oxigraph import load_files, open_built
 from ..store.remote import RemoteStore, StoreQueries
-from . import canned, citations, dataset, errors, pages, sparql, trails, ui
+from . import canned, citations, dataset, errors, evidencemap, pages, search, security, sparql, trails, ui
 from .context import EXTENSION, Service, Settings
 
 __all__ = ["DEFAULTS", "create_app"]
@@ -96,26 +97,29 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     settings = Settings.of(app.config)
     queries = ServedQueries.load(settings.queries_dir)
-    app.extensions[EXTENSION] = Service(settings, _open_store(app.config, settings), queries)
+    store, search_index = _open_store(app.config, settings)
+    app.extensions[EXTENSION] = Service(settings, store, queries, search_index)
     errors.init_app(app)
-    for module in (sparql, canned, trails, citations, pages, dataset, ui):
+    for module in (sparql, canned, trails, citations, pages, dataset, ui, search, evidencemap):
         app.register_blueprint(module.bp)
-    app.after_request(_no_sniffing)
+    app.after_request(security.add_headers)
     return app
 
 
-def _no_sniffing(response: Response) -> Response:
-    """Every response is what its ``Content-Type`` says: no browser may guess otherwise (a query answer or a
-    literal that looks like HTML stays text)."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+def _open_store(config: Mapping[str, Any], settings: Settings) -> tuple[Store, SearchIndex | None]:
+    """The store the configuration names (elsewhere, the files given, or the build output), and the build's
+    text index (a store that is no build has none: its text is indexed on its first search).
 
-
-def _open_store(config: Mapping[str, Any], settings: Settings) -> Store:
-    """The store the configuration names: elsewhere, the files given, or the build output."""
+    :raises collabkg.store.base.BuildUnavailable: the build's text index is damaged or of another version.
+    """
     if config["STORE_URL"]:
-        return RemoteStore(config["STORE_URL"], StoreQueries.load(settings.queries_dir))
+        return RemoteStore(config["STORE_URL"], StoreQueries.load(settings.queries_dir)), None
     if config["DATASET_FILES"] is not None:
-        return load_files(config["DATASET_FILES"], settings.limits)
+        return load_files(config["DATASET_FILES"], settings.limits), None
     paths = project_paths(Path(config["PROJECT_ROOT"]))
-    return open_built(paths, allow_stale=bool(config["SERVE_STALE_BUILD"]), limits=settings.limits)[0]
+    store, manifest = open_built(paths, allow_stale=bool(config["SERVE_STALE_BUILD"]), limits=settings.limits)
+    try:
+        search_index = SearchIndex.open(paths.build_dir / manifest.search_index)
+    except SearchIndexUnavailable as exc:
+        raise BuildUnavailable(f"{exc}; run `collabkg build --force`") from exc
+    return store, search_index

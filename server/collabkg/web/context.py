@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +28,7 @@ from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH
 from ..queryfiles import CannedQuery, ServedQueries
+from ..search import SearchIndex, read_documents
 from ..store.base import DatasetStatistics, Store
 from ..store.oxigraph import Limits
 from .cache import ResultCache
@@ -99,10 +101,18 @@ class DatasetFacts:
 class Service:
     """One app's settings, store, queries and answer cache, and what it computes from the store once."""
 
-    def __init__(self, settings: Settings, store: Store, queries: ServedQueries) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        queries: ServedQueries,
+        search_index: SearchIndex | None = None,
+    ) -> None:
+        """:param search_index: the build's text index; ``None``: index the store in memory on first search."""
         self.settings = settings
         self.store = store
         self.queries = queries
+        self._search_index = search_index
         self.cache = ResultCache(settings.cache_bytes)
         #: The folder the dumps are written to, on first request of each (private to this app, removed with it).
         self.dumps = Path(tempfile.mkdtemp(prefix="collabkg-dumps-"))
@@ -140,6 +150,25 @@ class Service:
     def ontology(self) -> Graph | None:
         """The ontology's named graph (``None``: the dataset has no ontology)."""
         return self.store.graph(ONTOLOGY_GRAPH) if ONTOLOGY_GRAPH in self.store.graph_names() else None
+
+    @property
+    def search_index(self) -> SearchIndex:
+        """The text index: the build's file, or, for served files and stores elsewhere, the answer of
+        ``queries/pages/search-documents.rq`` indexed in memory on first use (under the query time limit)."""
+        if self._search_index is None:
+            query = self.queries.pages["search-documents"]
+            store = self.store
+
+            def rows(deadline: float) -> list[dict[str, str | None]]:
+                result = store.evaluate(query.prepared, limit=sys.maxsize - 1, deadline=deadline).result
+                return [
+                    {name: None if value is None else str(value) for name, value in row.asdict().items()}
+                    for row in result
+                    if isinstance(row, ResultRow)
+                ]
+
+            self._search_index = SearchIndex.of_documents(*read_documents(within_limits(rows)))
+        return self._search_index
 
     @functools.cached_property
     def vocab_html(self) -> str | None:

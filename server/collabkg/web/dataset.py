@@ -11,7 +11,9 @@ from werkzeug.exceptions import NotFound
 
 from .. import formats
 from ..namespaces import CK
+from . import security
 from .context import absolute_url, select, service
+from .evidencemap import map_markup, read_map
 from .pages import href, model_map
 from .void import describe_dataset
 
@@ -48,6 +50,7 @@ def landing() -> Response:
     models = [(str(row.label), href(row.model)) for row in select("model-map")]
     current = service()
     facts = current.facts
+    evidence = read_map()
     body = render_template(
         "landing.html",
         counts=[(label, counts.get(cls, 0)) for cls, label in COUNTED_CLASSES],
@@ -59,6 +62,8 @@ def landing() -> Response:
         canned=current.queries.canned.values(),
         dumps=_dump_urls(),
         model_map=model_map(),
+        evidence=evidence,
+        evidence_svg=map_markup(evidence) if evidence.rows else None,
         has_vocab=current.ontology is not None,
     )
     return Response(body, mimetype="text/html")
@@ -73,6 +78,10 @@ def vocab() -> Response:
     choice = formats.negotiate(VOCAB_FORMATS, request.accept_mimetypes, request.args.getlist("format"))
     if choice.format is formats.HTML:
         response = Response(state.vocab_html, mimetype="text/html")
+        # pyLODE's stylesheet is inline: exactly it is allowed, by its hash.
+        response.headers["Content-Security-Policy"] = security.policy(
+            style_src="'self' " + security.inline_style_hashes(state.vocab_html)
+        )
     else:
         response = Response(
             formats.serialize_graph(state.ontology, choice.format), content_type=choice.content_type

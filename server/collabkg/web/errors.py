@@ -3,7 +3,8 @@
 The errors of the layers below (a query that does not parse, a parameter of the wrong type, a format nobody
 offers, a query past its time limit, a store that is down) know nothing of HTTP; :data:`STATUS` gives each its
 status. Protocol errors are werkzeug's ``HTTPException`` already. The answer is plain text with the reason,
-except a resource or dataset page not found, which is a page with links onward (still 404).
+except a resource or dataset page not found, which is a page with links onward (still 404), and a search a
+browser sent that cannot be run, which is a page with the reason and the form (still 400).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 
 from ..formats import NoAcceptableFormat, SerializationFailed
 from ..queryfiles import ParameterError, QueryFileError
+from ..search import SearchError
 from ..store.base import StoreUnavailable
 from ..store.processes import Overloaded
 from ..store.query import QueryError, QueryTooLarge, TimeLimitExceeded
@@ -23,6 +25,7 @@ __all__ = ["STATUS", "init_app"]
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (QueryError, 400),
     (ParameterError, 400),
+    (SearchError, 400),
     (NoAcceptableFormat, 406),
     (SerializationFailed, 406),
     (TimeLimitExceeded, 503),
@@ -33,6 +36,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
 )
 #: Blueprints whose "not found" is a page for people rather than a line of text.
 PAGE_BLUEPRINTS = frozenset({"pages", "dataset"})
+#: Blueprints of forms for people, whose "bad request" a browser gets as a page with the form to try again.
+FORM_BLUEPRINTS = frozenset({"search"})
 #: What a client is told of errors that are the operator's to fix, whose details (URLs, paths) are theirs.
 OPERATOR_MESSAGES: dict[type[Exception], str] = {
     StoreUnavailable: "The store this service answers from is unavailable; try again later.",
@@ -66,6 +71,9 @@ def respond(exc: Exception) -> Response:
         if isinstance(exc, error):
             current_app.logger.error("%s", exc)
             message = public
+    if status == 400 and request.blueprint in FORM_BLUEPRINTS and _wants_a_page():
+        body = render_template("bad_request.html", message=message, text=request.args.get("q", ""))
+        return Response(body, status=400, mimetype="text/html")
     response = Response(message.rstrip("\n") + "\n", status=status, content_type="text/plain; charset=utf-8")
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -76,3 +84,10 @@ def respond(exc: Exception) -> Response:
     elif isinstance(exc, TimeLimitExceeded | QueryTooLarge):
         response.headers["Retry-After"] = "1"
     return response
+
+
+def _wants_a_page() -> bool:
+    """Whether the request is a browser's, asking for HTML (no other ``format=``, HTML first in ``Accept``)."""
+    if any(value.strip().lower() not in ("html", "text/html") for value in request.args.getlist("format")):
+        return False
+    return request.accept_mimetypes.best_match(("text/html", "application/json", "text/plain")) == "text/html"

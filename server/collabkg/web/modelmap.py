@@ -3,7 +3,9 @@
 Andersson's Figure 1 orders the models by complexity; the map keeps that order left to right, puts structural
 and process-oriented models in rows of their own (models no source classifies, such as Cameron's categories,
 in a third), and draws every combination of two models as an arc: solid where a source states it, dashed where
-only the reasoner infers it. The SVG is built with ElementTree, which escapes every label it writes.
+only the reasoner infers it. The SVG is built with ElementTree, which escapes every label it writes, and styled
+by the classes of the stylesheet (``static/collabkg.css``: no inline style, for a strict Content-Security-Policy);
+the boxes carry their colours as presentation attributes.
 """
 
 from __future__ import annotations
@@ -96,10 +98,11 @@ def render_model_map(
         "svg",
         {
             "xmlns": SVG_NS,
-            "width": "100%",
-            "style": f"max-width: {width}px",
+            "width": str(width),
+            "height": str(height),
             "viewBox": f"0 0 {width} {height}",
-            "role": "img",
+            # A group, not an image: its models are links, which an image would hide from assistive technology.
+            "role": "group",
             "aria-labelledby": "model-map-title",
             "class": "model-map",
         },
@@ -107,13 +110,6 @@ def render_model_map(
     ET.SubElement(svg, "title", id="model-map-title").text = (
         "Collaboration models by complexity (left: simplest), structural and process-oriented; "
         "solid arcs: combinations the sources state, dashed: inferred"
-    )
-    ET.SubElement(svg, "style").text = (
-        ".model-map text { font: 12px system-ui, sans-serif; fill: #222; }"
-        " .model-map .row-title { font-weight: 600; }"
-        " .model-map .asserted { stroke: #2b5d8a; stroke-width: 2; fill: none; }"
-        " .model-map .inferred { stroke: #8a8a8a; stroke-width: 1.5; stroke-dasharray: 5 4; fill: none; }"
-        " .model-map .highlight rect { stroke: #c0392b; stroke-width: 3; }"
     )
     for row, (orientation, title) in enumerate(ROWS):
         row_y = TOP + row * ROW_HEIGHT + 40

@@ -12,23 +12,36 @@ so inferred statements stay told apart from asserted ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.query import ResultRow
 from rdflib.term import Node
 from werkzeug.exceptions import NotFound
 
 from .. import formats
+from ..evidence.explanations import read_explanation
 from ..evidence.trails import KINDS as TRAIL_KINDS
-from ..namespaces import CK, ID, INFERRED_GRAPH, ONTOLOGY_IRI, PREFIXES, resource_iri
+from ..namespaces import (
+    CK,
+    EXPLANATION,
+    ID,
+    INFERRED_GRAPH,
+    ONTOLOGY_IRI,
+    PREFIXES,
+    STATEMENT,
+    resource_iri,
+    statement_iri,
+)
+from .claims import claims_about, links_stated
 from .context import run, select, service, within_limits
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
 
-__all__ = ["bp", "describe", "href", "model_map"]
+__all__ = ["bp", "describe", "href", "id_path", "model_map", "trail_of", "trail_url"]
 
 bp = Blueprint("pages", __name__)
 
@@ -107,13 +120,21 @@ def data(path: str) -> Response:
     return Response(body, content_type=formats.Choice(fmt, fmt.media_type).content_type)
 
 
+def id_path(term: Node) -> str | None:
+    """The path of one of the graph's own IRIs under ``https://w3id.org/collabkg/id/`` (``model/partnership``)."""
+    if isinstance(term, URIRef) and term.startswith(str(ID)) and len(term) > len(ID):
+        return str(term)[len(ID) :]
+    return None
+
+
 def href(term: Node) -> str | None:
     """Where a link to ``term`` goes: its page on this server for the graph's own IRIs, else the IRI itself."""
     if not isinstance(term, URIRef):
         return None
+    path = id_path(term)
+    if path is not None:
+        return url_for("pages.page", path=path)
     text = str(term)
-    if text.startswith(str(ID)):
-        return url_for("pages.page", path=text[len(ID) :])
     if text.startswith(str(CK)):
         return url_for("dataset.vocab") + "#" + text[len(CK) :]
     if term == ONTOLOGY_IRI:
@@ -121,14 +142,21 @@ def href(term: Node) -> str | None:
     return text if text.startswith(("http://", "https://")) else None
 
 
-def _trail_url(term: Node) -> str | None:
-    """The evidence trail of a resource that has one (a finding, claim, model or determinant)."""
-    if not isinstance(term, URIRef) or not term.startswith(str(ID)):
+def trail_of(term: Node) -> tuple[str, str] | None:
+    """``(kind, slug)`` of the evidence trail of a resource that has one (a finding, claim, model, determinant)."""
+    path = id_path(term)
+    if path is None:
         return None
-    kind, _, slug = term[len(ID) :].partition("/")
+    kind, _, slug = path.partition("/")
     if kind not in TRAIL_KINDS or not slug or "/" in slug:
         return None
-    return url_for("trails.show_trail", kind=kind, slug=slug)
+    return kind, slug
+
+
+def trail_url(term: Node) -> str | None:
+    """The evidence trail of a resource that has one (a finding, claim, model or determinant)."""
+    found = trail_of(term)
+    return None if found is None else url_for("trails.show_trail", kind=found[0], slug=found[1])
 
 
 @dataclass(frozen=True)
@@ -140,9 +168,11 @@ class Value:
     #: The IRI (shown on hover) or, for a literal, its language or datatype.
     note: str | None
     inferred: bool
-    #: Where the reasoning behind an inferred value can be read (an evidence trail), if anywhere.
+    #: Where the reasoning behind an inferred value can be read (its explanation's page), if anywhere.
     explanation: str | None
     literal: bool
+    #: The position of a member of a list (an author list), which keeps its order; 0 for other values.
+    position: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,21 +195,44 @@ def _value(term: Node, labels: Labels, inferred: bool, explanation: str | None) 
     if isinstance(term, Literal):
         note = term.language or (short_name(term.datatype) if term.datatype else None)
         return Value(str(term), None, note, inferred, explanation, literal=True)
-    if isinstance(term, BNode):
-        return Value("(an unnamed node)", None, None, inferred, explanation, literal=False)
+    if isinstance(
+        term, BNode
+    ):  # lists and statements are read out (list-items.rq, statements.rq); not others
+        return Value("an anonymous resource (see the page's data)", None, None, inferred, explanation, False)
     return Value(labels(term), href(term), str(term), inferred, explanation, literal=False)
 
 
 def _properties(
-    statements: Iterable[tuple[URIRef, Node, bool]], labels: Labels, resource: URIRef
+    statements: Iterable[tuple[URIRef, Node, bool]],
+    labels: Labels,
+    resource: URIRef,
+    *,
+    outgoing: bool,
+    explained: Collection[Node],
+    members: Mapping[URIRef, list[Value]] | None = None,
 ) -> list[Property]:
-    """Values grouped by property, properties in label order, values asserted first then by text."""
-    grouped: dict[URIRef, list[Value]] = {}
+    """Values grouped by property, properties in label order, values asserted first then by text (the members
+    of a list in their order).
+
+    An inferred value links to the page of its explanation (the statement node of the triple, when the
+    description names it), else to the trail of the resource or the value.
+
+    :param members: the members of the lists that are values of a property, by property.
+    """
+    grouped: dict[URIRef, list[Value]] = {p: list(values) for p, values in (members or {}).items()}
     for predicate, value, inferred in statements:
-        explanation = (_trail_url(resource) or _trail_url(value)) if inferred else None
+        explanation = None
+        if inferred:
+            node = statement_iri((resource, predicate, value) if outgoing else (value, predicate, resource))
+            explanation = href(node) if node in explained else (trail_url(resource) or trail_url(value))
         grouped.setdefault(predicate, []).append(_value(value, labels, inferred, explanation))
     return [
-        Property(p, labels(p), href(p), tuple(sorted(values, key=lambda v: (v.inferred, v.text.lower()))))
+        Property(
+            p,
+            labels(p),
+            href(p),
+            tuple(sorted(values, key=lambda v: (v.inferred, v.position, v.text.lower()))),
+        )
         for p, values in sorted(
             grouped.items(), key=lambda item: (item[0] != RDF.type, labels(item[0]).lower())
         )
@@ -204,23 +257,95 @@ def _statements(
     ]
 
 
+#: Links of the reasoning machinery: a statement node names its parts with these. Pages show such nodes as
+#: sentences (:func:`.claims.links_stated`) and explanation links, never as values of their own.
+REIFICATION = frozenset({RDF.subject, RDF.predicate, RDF.object})
+#: The properties whose values the claims section of a determinant's or model's page shows, grouped.
+CLAIM_LINKS = frozenset({CK.aboutDeterminant, CK.concernsModel, CK.hasFinding, CK.concernedBy})
+#: Kinds of resource whose page groups the claims about them by polarity.
+CLAIM_KINDS = ("determinant", "model")
+
+
+#: How an RDF list holds its members: pages show the members (or the list's owner), not the list's cells.
+LIST_LINKS = frozenset({RDF.first, RDF.rest})
+
+
+def _lists(iri: URIRef) -> tuple[dict[URIRef, list[Value]], dict[URIRef, list[Value]]]:
+    """The members of the lists that are values of ``iri`` (an author list), in order, by property; and the
+    resources that hold ``iri`` in a list, by property."""
+    cells: dict[tuple[Node, Node], dict[Node, ResultRow]] = {}
+    for row in select("list-items", _resource=iri):
+        cells.setdefault((row.property, row.list), {})[row.cell] = row
+    members: dict[URIRef, list[Value]] = {}
+    for (prop, head), by_cell in cells.items():
+        cell: Node | None = head
+        position = 0
+        while cell in by_cell and position < len(by_cell):  # from the head, cell after cell, until rdf:nil
+            row, position = by_cell[cell], position + 1
+            text = _word(row.item, row.itemLabel)
+            literal = isinstance(row.item, Literal)
+            value = Value(text, href(row.item), str(row.item), False, None, literal, position)
+            members.setdefault(URIRef(str(prop)), []).append(value)
+            cell = row.next
+    owners: dict[URIRef, list[Value]] = {}
+    for row in select("list-owners", _resource=iri):
+        value = Value(_word(row.owner, row.ownerLabel), href(row.owner), str(row.owner), False, None, False)
+        owners.setdefault(URIRef(str(row.property)), []).append(value)
+    return members, owners
+
+
+def _machinery(term: Node) -> bool:
+    """Whether ``term`` is a statement or explanation node (shown as a sentence or a link, not a value)."""
+    return isinstance(term, URIRef) and str(term).startswith((str(EXPLANATION), str(STATEMENT)))
+
+
 @bp.get("/page/<path:path>")
 def page(path: str) -> Response:
-    """The page of a resource for people: title and description, properties by section, links, the map."""
+    """The page of a resource for people: title and description, properties by section, links, the map; for
+    a determinant or a model its claims by polarity; for a statement or explanation node, what it says."""
     iri = _known(path)
+    kind = path.partition("/")[0]
+    if kind == "explanation":
+        return explanation_page(iri, path)
+    if kind == "statement":
+        return statement_page(iri, path)
     description = describe(iri)
     union = Graph()
     union += (triple for triple, _ in description.store.triples((None, None, None), None))
     ontology = service().ontology
     labels = Labels(union, *(() if ontology is None else (ontology,)))
-    outgoing = _properties(_statements(description, iri, None), labels, iri)
+    grouped = kind in CLAIM_KINDS
+    hidden = CLAIM_LINKS if grouped else frozenset()
+    explained = {s for s, p, _ in union.triples((None, None, iri)) if p in REIFICATION and _machinery(s)}
+    members, owners = _lists(iri)
+    outgoing_statements = [
+        (p, o, inferred)
+        for p, o, inferred in _statements(description, iri, None)
+        if p not in hidden
+        and p not in members
+        and not _machinery(o)
+        and not (p == CK.supportsStatement and isinstance(o, BNode))
+    ]
+    incoming_statements = [
+        (p, s, inferred)
+        for p, s, inferred in _statements(description, None, iri)
+        if p not in hidden
+        and p not in REIFICATION
+        and p not in LIST_LINKS
+        and not _machinery(s)
+        and not (p == CK.supportedBy and isinstance(s, BNode))
+    ]
+    outgoing = _properties(
+        outgoing_statements, labels, iri, outgoing=True, explained=explained, members=members
+    )
     sections = [
         Section(title, tuple(p for p in outgoing if _section_of(p.iri) == title))
         for title in (*(title for title, _ in SECTIONS), "Other")
     ]
-    incoming = _properties(_statements(description, None, iri), labels, iri)
-    trail = _trail_url(iri)
-    kind = path.partition("/")[0]
+    incoming = _properties(
+        incoming_statements, labels, iri, outgoing=False, explained=explained, members=owners
+    )
+    trail = trail_url(iri)
     body = render_template(
         "page.html",
         iri=iri,
@@ -232,10 +357,122 @@ def page(path: str) -> Response:
         inferred_count=sum(v.inferred for p in (*outgoing, *incoming) for v in p.values),
         trail_url=trail,
         cite_url=None if trail is None else trail + "/cite",
-        data_links=[(f, url_for("pages.data", path=f"{path}.{f.name}")) for f in formats.GRAPH_FORMATS],
+        data_links=_data_links(path),
         model_map=model_map(highlight=iri) if kind == "model" else None,
+        claim_groups=claims_about(iri) if grouped else None,
+        stated=links_stated(iri),
     )
     return Response(body, mimetype="text/html")
+
+
+def _data_links(path: str) -> list[tuple[formats.Format, str]]:
+    return [(f, url_for("pages.data", path=f"{path}.{f.name}")) for f in formats.GRAPH_FORMATS]
+
+
+def explanation_page(iri: URIRef, path: str) -> Response:
+    """Why a statement holds (an explanation node): the rule and premises down to asserted triples and the
+    claims that support them, and what the reasoner inferred from it."""
+    queries = service().queries.pages
+    graph = run(queries["explanation"], _explanation=iri).graph
+    assert graph is not None
+    if (iri, RDF.subject, None) not in graph:
+        raise NotFound(f"{iri} is not the node of an explanation.")
+    explanation = read_explanation(graph, iri)
+    subject, obj = graph.value(iri, RDF.subject), graph.value(iri, RDF.object)
+    uses = {
+        row.inference: " ".join(
+            _word(term, label)
+            for term, label in (
+                (row.subject, row.subjectLabel),
+                (row.predicate, row.predicateLabel),
+                (row.object, row.objectLabel),
+            )
+        )
+        for row in select("explanation-uses", _explanation=iri)
+    }
+    body = render_template(
+        "explanation_page.html",
+        iri=iri,
+        explanation=explanation,
+        inferred=explanation.rule is not None,
+        about=[
+            (explanation.subject, None if subject is None else href(subject)),
+            (explanation.object, None if obj is None else href(obj)),
+        ],
+        uses=sorted(((text, href(node)) for node, text in uses.items()), key=lambda use: use[0]),
+        data_links=_data_links(path),
+    )
+    return Response(body, mimetype="text/html")
+
+
+@dataclass(frozen=True)
+class StatementClaim:
+    """A claim that supports a statement, as its page shows it."""
+
+    iri: URIRef
+    label: str
+    kind: str | None
+    quote: str | None
+    section: str | None
+    review: str | None
+    review_href: str | None
+    trail: str | None
+    references: tuple[int, ...]
+
+
+def statement_page(iri: URIRef, path: str) -> Response:
+    """A statement node of the data: the link it states, and the claims of the sources behind it."""
+    rows = select("statement", _statement=iri)
+    if not rows:
+        raise NotFound(f"{iri} is not the node of a statement.")
+    terms = (rows[0].subject, rows[0].predicate, rows[0].object)
+    labels = (rows[0].subjectLabel, rows[0].predicateLabel, rows[0].objectLabel)
+    words = [_word(term, label) for term, label in zip(terms, labels, strict=True)]
+    numbers: dict[Node, set[int]] = {}
+    first: dict[Node, ResultRow] = {}
+    for row in rows:
+        if isinstance(row.claim, URIRef):
+            first.setdefault(row.claim, row)
+            numbers.setdefault(row.claim, set()).update([] if row.number is None else [int(row.number)])
+    claims = [
+        StatementClaim(
+            iri=URIRef(str(claim)),
+            label=str(row.claimLabel),
+            kind=None if row.claimTypeLabel is None else str(row.claimTypeLabel),
+            quote=None if row.quote is None else str(row.quote),
+            section=None if row.section is None else str(row.section),
+            review=None if row.reviewLabel is None else str(row.reviewLabel),
+            review_href=None if row.review is None else href(row.review),
+            trail=trail_url(claim),
+            references=tuple(sorted(numbers[claim])),
+        )
+        for claim, row in first.items()
+    ]
+    explanation = statement_iri((terms[0], terms[1], terms[2]))
+    has_explanation = bool(run(service().queries.pages["known"], _resource=explanation).askAnswer)
+    body = render_template(
+        "statement_page.html",
+        iri=iri,
+        parts=[(word, href(term)) for word, term in zip(words, terms, strict=True)],
+        graphs=sorted({_local(row.graph) for row in rows}),
+        asserted=sorted({_local(row.assertedIn) for row in rows if row.assertedIn is not None}),
+        claims=sorted(claims, key=lambda claim: (claim.label.casefold(), str(claim.iri))),
+        explanation_url=href(explanation) if has_explanation else None,
+        data_links=_data_links(path),
+    )
+    return Response(body, mimetype="text/html")
+
+
+def _word(term: Node, label: Node | None) -> str:
+    """A term as a sentence reads it: its label, else its prefixed name (an IRI) or its text (a literal)."""
+    if label is not None:
+        return str(label)
+    return short_name(term) if isinstance(term, URIRef) else str(term)
+
+
+def _local(graph: Node) -> str:
+    """A named graph by its last path segment (``andersson-2011``), as the explanations name graphs."""
+    return str(graph).rsplit("/", 1)[-1]
 
 
 def model_map(highlight: URIRef | None = None) -> Markup | None:
@@ -257,3 +494,8 @@ def model_map(highlight: URIRef | None = None) -> Markup | None:
     ]
     svg = render_model_map(models, combinations, href=lambda iri: href(iri) or str(iri), highlight=highlight)
     return Markup(svg)  # built by ElementTree, which escaped every label
+
+
+# Templates link terms with the same rules as the views: ``{{ term | page_href }}``, ``{{ term | trail_href }}``.
+bp.add_app_template_filter(href, "page_href")
+bp.add_app_template_filter(trail_url, "trail_href")
