@@ -1,11 +1,15 @@
-"""Cached answers and ETags of /sparql and /queries/{name}: same bytes as uncached, keyed by all that decides
-them, revalidated with 304, errors never kept, memory bounded."""
+"""Cached answers and ETags of /sparql, /queries/{name} and the pages: same bytes as uncached, keyed by all that
+decides them, revalidated with 304, errors never kept, memory bounded."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+from collabkg.store.base import DatasetSource
+from collabkg.store.oxigraph import OxigraphStore
+from collabkg.web.app import create_app
 from collabkg.web.cache import ENTRY_OVERHEAD, CachedAnswer, ResultCache
 from collabkg.web.context import Service
 from conftest import EX, ROOT, RUNAWAY
@@ -182,3 +186,38 @@ def test_relative_iris_resolve_against_the_canonical_url_not_the_host(make_app) 
         )
     ]
     assert answers == ["http://one.example/relative", "http://two.example/relative"]
+
+
+def test_a_page_is_kept_and_answered_again_without_its_queries(built_dataset: Path) -> None:
+    """Pages (here a model's, its trail, its 303 and the evidence map) are answered again from the cache: even
+    with the store's query processes closed, the same bytes and headers come back; revalidation is a 304."""
+    app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
+    client = app.test_client()
+    paths = ("/page/model/partnership", "/trail/model/partnership", "/id/model/partnership", "/map")
+    first = {path: client.get(path, headers={"Accept": "text/html"}) for path in paths}
+    assert [first[path].status_code for path in paths] == [200, 200, 303, 200]
+    assert len(_cache(app)) == len(paths)
+    store = Service.of(app).store
+    assert isinstance(store, OxigraphStore)
+    store.lanes.close()  # no query process is left, and none can start on a store that is gone:
+    shutil.rmtree(store.path)
+    assert client.get("/page/model/co-location").status_code >= 500  # a page not kept cannot be answered
+    for path in paths:
+        again = client.get(path, headers={"Accept": "text/html"})
+        assert (again.status_code, again.data) == (first[path].status_code, first[path].data), path
+        assert again.headers["ETag"] == first[path].headers["ETag"]
+        assert again.headers.get("Location") == first[path].headers.get("Location")
+        assert again.headers["Content-Type"] == first[path].headers["Content-Type"]
+        assert again.headers["Content-Security-Policy"] == first[path].headers["Content-Security-Policy"]
+        tag = again.headers["ETag"]
+        assert client.get(path, headers={"Accept": "text/html", "If-None-Match": tag}).status_code == 304
+    assert "Accept" in first["/id/model/partnership"].vary
+    assert (
+        client.get("/id/model/partnership", headers={"Accept": "text/turtle"}).status_code >= 500
+    )  # another key
+
+
+def test_a_page_not_found_is_not_kept(built_dataset: Path) -> None:
+    app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
+    assert app.test_client().get("/page/model/no-such-model").status_code == 404
+    assert len(_cache(app)) == 0

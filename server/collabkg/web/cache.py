@@ -1,4 +1,4 @@
-"""Answers of read-only queries, kept in memory and validated by ``ETag``.
+"""Answers of read-only queries, and the pages made from them, kept in memory and validated by ``ETag``.
 
 The served dataset never changes while the app runs (it changes only at build, and a new build is a new
 :attr:`collabkg.store.Store.version`), so an answer stays right for as long as the key it was stored under
@@ -28,11 +28,14 @@ __all__ = ["CachedAnswer", "ResultCache", "etag_of"]
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    """What a response needs to be written again: its bytes, its type and whether it was cut at the limit."""
+    """What a response needs to be written again: its bytes, its type and whether it was cut at the limit; for
+    a page, its status and the headers its view set (``Location``, ``Link``, ``Vary``...)."""
 
     body: bytes
     content_type: str
     truncated: bool
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 #: Bytes charged for each entry besides its body and digest (the entry's objects and the map's slot).
@@ -94,4 +97,5 @@ class ResultCache:
 
 def _cost(key: str, answer: CachedAnswer) -> int:
     """The bytes an entry is charged."""
-    return len(key) + len(answer.body) + len(answer.content_type) + ENTRY_OVERHEAD
+    headers = sum(len(name) + len(value) for name, value in answer.headers)
+    return len(key) + len(answer.body) + len(answer.content_type) + headers + ENTRY_OVERHEAD

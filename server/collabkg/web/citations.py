@@ -21,7 +21,7 @@ from ..evidence.citations import Source, author_name, author_names, find_sources
 from ..evidence.exports import EXPORTS, apa_references
 from ..evidence.trails import Trail
 from ..namespaces import ID
-from .context import service, within_limits
+from .context import kept, service, within_limits
 
 
 def highwire_tags(source: Source) -> list[tuple[str, str]]:
@@ -194,6 +194,7 @@ bp = Blueprint("citations", __name__)
 
 
 @bp.get("/trail/<kind>/<slug>/cite")
+@kept
 def cite(kind: str, slug: str) -> Response:
     """The sources of a trail, or a review (``study``), as BibTeX, RIS, CSL-JSON or an APA reference."""
     choice = formats.negotiate(

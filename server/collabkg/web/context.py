@@ -19,9 +19,9 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, Response, current_app, request, url_for
 from rdflib import Graph, URIRef
 from rdflib.query import Result, ResultRow
 from rdflib.term import Node
@@ -31,12 +31,25 @@ from ..queryfiles import CannedQuery, ServedQueries
 from ..search import SearchIndex, read_documents
 from ..store.base import DatasetStatistics, Store
 from ..store.oxigraph import Limits
-from .cache import ResultCache
+from .cache import CachedAnswer, ResultCache, etag_of
 from .vocabdoc import ontology_documentation
 
-__all__ = ["DatasetFacts", "Service", "Settings", "absolute_url", "run", "select", "service", "within_limits"]
+__all__ = [
+    "DatasetFacts",
+    "Service",
+    "Settings",
+    "absolute_url",
+    "kept",
+    "run",
+    "select",
+    "service",
+    "within_limits",
+]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+#: Headers of a page that are written afresh for each response rather than kept with it.
+_UNKEPT_HEADERS = frozenset({"content-length", "content-type", "etag", "cache-control", "date"})
 
 #: Where an app keeps its :class:`Service`.
 EXTENSION = "collabkg"
@@ -213,3 +226,53 @@ def run(query: CannedQuery, **bindings: Node) -> Result:
 def select(name: str, **bindings: Node) -> list[ResultRow]:
     """Rows of a page query (``queries/pages/NAME.rq``), under the service's time and size limits."""
     return list(run(service().queries.pages[name], **bindings))  # type: ignore[arg-type]
+
+
+def kept(view: Callable[P, Response]) -> Callable[P, Response]:
+    """A page view whose answer is kept in the app's answer cache and tagged (``ETag``).
+
+    A page is made of several of the service's own queries, and they take turns in the worker's internal query
+    processes: under load, the same few popular pages queued there until they were turned away (503). A page's
+    answer depends only on the dataset version, the view, the request's path and arguments and its ``Accept``
+    header (the negotiated format), so it is kept under exactly that key; answers of 200 and of redirects are
+    kept, errors never (a 404 stays cheap: one ``ASK``). The base URL is the app's own, never the request's.
+    """
+
+    @functools.wraps(view)
+    def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        current = service()
+        key = (
+            "page",
+            request.endpoint,
+            current.store.version,
+            request.path,
+            tuple(sorted(request.args.items(multi=True))),
+            request.headers.get("Accept", ""),
+        )
+        tag = etag_of(key)
+        if request.if_none_match.contains_weak(tag):
+            return _page_tagged(Response(status=304), tag)
+        cached = current.cache.get(tag)
+        if cached is None:
+            response = view(*args, **kwargs)
+            if response.status_code not in (200, 301, 303) or response.is_streamed:
+                return response
+            headers = tuple(
+                (name, value) for name, value in response.headers if name.lower() not in _UNKEPT_HEADERS
+            )
+            cached = CachedAnswer(
+                response.get_data(), response.content_type or "", False, response.status_code, headers
+            )
+            current.cache.put(tag, cached)
+        response = Response(cached.body, status=cached.status, content_type=cached.content_type)
+        response.headers.extend(cached.headers)
+        return _page_tagged(response, tag)
+
+    return answer
+
+
+def _page_tagged(response: Response, tag: str) -> Response:
+    """A kept page's tag: stored by a browser or proxy, revalidated before reuse (cheap by its tag)."""
+    response.headers["ETag"] = f'W/"{tag}"'
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response

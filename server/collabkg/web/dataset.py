@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 from .. import formats
 from ..namespaces import CK
 from . import security
-from .context import absolute_url, select, service
+from .context import absolute_url, kept, select, service
 from .evidencemap import map_markup, read_map
 from .pages import href, model_map
 from .void import describe_dataset
@@ -41,6 +41,7 @@ COUNTED_CLASSES: tuple[tuple[URIRef, str], ...] = (
 
 
 @bp.get("/")
+@kept
 def landing() -> Response:
     """What the graph holds, how much of it, and where to start."""
     counts = {row["class"]: int(row["count"]) for row in select("counts")}

@@ -27,7 +27,7 @@ from rdflib import URIRef
 from .. import formats
 from ..search import slug
 from .claims import POLARITY_ORDER, anchor
-from .context import absolute_url, select
+from .context import absolute_url, kept, select
 from .pages import id_path
 
 __all__ = ["EvidenceMap", "bp", "evidence_map_svg", "read_map"]
@@ -423,6 +423,7 @@ def as_json(evidence: EvidenceMap) -> str:
 
 
 @bp.get("/map")
+@kept
 def evidence_map() -> Response:
     """The evidence map: a page with the SVG and its table for browsers, CSV or JSON for programs."""
     choice = formats.negotiate(MAP_FORMATS, request.accept_mimetypes, request.args.getlist("format"))

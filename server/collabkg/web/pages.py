@@ -37,7 +37,7 @@ from ..namespaces import (
     statement_iri,
 )
 from .claims import claims_about, links_stated
-from .context import run, select, service, within_limits
+from .context import kept, run, select, service, within_limits
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
 
@@ -94,6 +94,7 @@ def describe(iri: URIRef) -> Dataset:
 
 
 @bp.get("/id/<path:path>")
+@kept
 def resource(path: str) -> Response:
     """The resource's IRI: 303 to its page or its data, as the request's ``Accept`` (or ``format=``) asks."""
     _known(path)
@@ -108,6 +109,7 @@ def resource(path: str) -> Response:
 
 
 @bp.get("/data/<path:path>")
+@kept
 def data(path: str) -> Response:
     """A resource's description in the format its extension names (``/data/model/partnership.ttl``)."""
     stem, _, extension = path.rpartition(".")
@@ -300,6 +302,7 @@ def _machinery(term: Node) -> bool:
 
 
 @bp.get("/page/<path:path>")
+@kept
 def page(path: str) -> Response:
     """The page of a resource for people: title and description, properties by section, links, the map; for
     a determinant or a model its claims by polarity; for a statement or explanation node, what it says."""

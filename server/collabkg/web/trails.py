@@ -13,7 +13,7 @@ from ..evidence.citations import trail_sources
 from ..evidence.trails import KINDS, read_trail, trail_graph
 from ..namespaces import resource_iri
 from .citations import cite_trail
-from .context import service, within_limits
+from .context import kept, service, within_limits
 
 bp = Blueprint("trails", __name__)
 
@@ -22,6 +22,7 @@ TRAIL_FORMATS: tuple[formats.Format, ...] = (formats.HTML, *formats.GRAPH_FORMAT
 
 
 @bp.get("/trail/<kind>/<slug>")
+@kept
 def show_trail(kind: str, slug: str) -> Response:
     """The trail of ``id/{kind}/{slug}``: a page for browsers; Turtle, JSON-LD or other RDF for programs."""
     if kind not in KINDS:
