@@ -438,6 +438,35 @@ def test_a_determinant_s_findings_are_grouped_by_polarity_with_quote_section_and
     assert "Lack of communication or insufficient dialogue between the actors" in findings
 
 
+def test_a_finding_the_source_hedges_says_how_firmly_and_with_which_words(
+    client: FlaskClient, served: Dataset
+) -> None:
+    """Every card says what the graph holds of its claim's strength: a hedged claim its strength and its
+    hedging words as printed, a plain one nothing (on the pages of trust and of partnership)."""
+    for path in ("determinant/trust", "model/partnership"):
+        page = client.get(f"/page/{path}").text
+        about = ID[path]
+        claims = set(served.subjects(CK.aboutDeterminant, about)) | set(
+            served.subjects(CK.concernsModel, about)
+        )
+        hedged = 0
+        for claim in claims:
+            card = page[page.index(f'<li id="{claim.rsplit("/", 1)[-1]}">') :]
+            card = card[: card.index("</li>")]
+            strength = served.value(claim, CK.strength)
+            if strength is None or strength == CK.stated:
+                assert 'class="hedge"' not in card, claim
+                continue
+            hedged += 1
+            assert f"Stated as <strong>{served.value(strength, RDFS.label)}</strong>" in card, claim
+            for word in served.objects(claim, CK.hedge):
+                assert f"“{html.escape(str(word), quote=False)}”" in card, (claim, word)
+        assert hedged > 0, path
+    trust = client.get("/page/determinant/trust").text
+    card = trust[trust.index("Trust may be a result of communication") :]
+    assert "Stated as <strong>tentative</strong>: the source says “may”." in card[: card.index("</li>")]
+
+
 def test_no_page_shows_an_unnamed_node_or_a_hash(client: FlaskClient) -> None:
     for path in (
         "determinant/trust",

@@ -35,6 +35,8 @@ __all__ = [
 
 #: The polarities in the order the ontology lists them (``owl:oneOf``); any other comes after, by label.
 POLARITY_ORDER: tuple[URIRef, ...] = (CK.barrier, CK.facilitator, CK.twoSided)
+#: The label of the strength of a claim its source states plainly (``ck:stated``).
+STATED = "stated"
 #: How a claim cites a reference, in words.
 CITED = {CITO.citesAsEvidence: "as evidence", CITO.citesForInformation: "for information"}
 #: The anchor of the claims about a resource that are no finding.
@@ -55,6 +57,15 @@ class ClaimCard:
     review_label: str
     #: ``(number, how cited)``, by number.
     references: tuple[tuple[int, str], ...]
+    #: How firmly the source states it (``stated``, ``qualified``, ``tentative``...), as the graph labels it.
+    strength: str | None = None
+    #: The hedging words of its passage, as printed, in alphabetical order.
+    hedges: tuple[str, ...] = ()
+
+    @property
+    def hedged(self) -> bool:
+        """Whether the source says it less firmly than plainly (a page says how)."""
+        return self.strength is not None and self.strength != STATED
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,11 @@ def claims_about(iri: URIRef) -> list[ClaimGroup]:
     """The claims about a determinant or a model, grouped by polarity, then review; claims by section, label."""
     first: dict[Node, ResultRow] = {}
     references: dict[Node, dict[int, str]] = {}
+    hedges: dict[Node, set[str]] = {}
     for row in select("claims-about", _about=iri):
-        first.setdefault(row.claim, row)  # a claim comes in one row per reference it cites
+        first.setdefault(row.claim, row)  # a claim comes in one row per reference it cites and hedge it uses
+        if row.hedge is not None:
+            hedges.setdefault(row.claim, set()).add(str(row.hedge))
         cited = references.setdefault(row.claim, {})
         if row.number is not None and URIRef(str(row.cites)) in CITED:
             number, how = int(row.number), CITED[URIRef(str(row.cites))]
@@ -113,6 +127,8 @@ def claims_about(iri: URIRef) -> list[ClaimGroup]:
             review=URIRef(str(row.review)),
             review_label=str(row.reviewLabel or slug("review", str(row.review))),
             references=tuple(sorted(references[claim].items())),
+            strength=None if row.strength is None else str(row.strengthLabel or row.strength.rsplit("#")[-1]),
+            hedges=tuple(sorted(hedges.get(claim, ()))),
         )
         if polarity is not None:
             polarity_labels[polarity] = str(row.polarityLabel or slug("polarity", str(polarity)))
