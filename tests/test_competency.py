@@ -8,19 +8,19 @@ states a fact more firmly than the source: the hedges are answers too ("mainly",
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
 from collabkg.namespaces import PREFIXES
 from collabkg.store.base import Store
 from collabkg.store.query import prepare
 from collabkg.web.context import Service
+from conftest import ROOT
 from flask import Flask
 from rdflib import RDF, SKOS, Namespace, URIRef
 from rdflib.query import Result
 from rdflib.term import Node
 
-QUERIES = Path(__file__).parent / "competency"
+QUERIES = ROOT / "tests" / "competency"
 MODEL = "https://w3id.org/collabkg/id/model/"
 CK = "https://w3id.org/collabkg/vocab#"
 DETERMINANT = "https://w3id.org/collabkg/id/determinant/"

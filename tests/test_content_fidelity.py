@@ -13,15 +13,13 @@ strength of a claim or link is the weakest of its hedge words (``HEDGE_STRENGTH`
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from rdflib import Graph, Literal, Namespace, URIRef
+from collabkg.namespaces import CITO, CK
+from conftest import ROOT
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
-CK = Namespace("https://w3id.org/collabkg/vocab#")
-CITO = Namespace("http://purl.org/spar/cito/")
 SOURCES = {
     "andersson-2011": "000_1cad8cfe546b9663.txt",
     "cameron-2000": "001_fef2b4b17f153901.txt",
@@ -29,8 +27,6 @@ SOURCES = {
 #: Shortest verbatim piece a quote may be cut into (shorter ones could match anywhere).
 MIN_PIECE = 12
 CITATION = re.compile(r"\[(\d+(?:\s*[–-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–-]\s*\d+)?)*)\]")
-RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
-RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
 
 #: Words a quote may not print without its claim (and the claim's links) being hedged: issue 14's list, and "might".
 #: "could not" is a plain past ("if agreement could not be reached"), not a hedge.

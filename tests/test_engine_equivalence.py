@@ -68,7 +68,7 @@ def cases() -> Iterator[tuple[str, Path, dict[str, str]]]:
         for resource in RESOURCES:
             if param.kind is None or resource.startswith(f"{param.kind}:"):
                 yield f"{path.parent.name}/{path.stem}?{resource}", path, {param.name: resource}
-    for path in sorted((Path(__file__).parent / "competency").glob("*.rq")):
+    for path in sorted((ROOT / "tests" / "competency").glob("*.rq")):
         if path.stem != "weakest-premise":  # asked with bound values: test_competency asks it both ways
             yield f"competency/{path.stem}", path, {}
 
