@@ -133,3 +133,19 @@ def test_cli_refuses_an_unknown_kind() -> None:
     result = CliRunner().invoke(main, ["--root", str(ROOT), "trail", "country:se"])
     assert result.exit_code == 2
     assert "KIND one of finding, claim, model, determinant" in result.output
+
+
+def test_a_trail_says_how_firmly_each_claim_and_each_link_is_stated(client: FlaskClient) -> None:
+    """The hedges travel with the trail: in its RDF (each claim's and supported statement's ck:strength and
+    ck:hedge, as the graph holds them) and on its page ("could ... mainly structural": the claim tentative, its
+    link to the structural orientation qualified)."""
+    graph = trail(client, "/trail/model/partnership", "ttl", "turtle")
+    claims = set(graph.subjects(CK.supportsStatement, None))
+    assert claims and all(graph.value(claim, CK.strength) is not None for claim in claims)
+    statements = set(graph.objects(None, CK.supportsStatement))
+    assert all(graph.value(statement, CK.strength) is not None for statement in statements)
+    hedged = {str(word) for claim in claims for word in graph.objects(claim, CK.hedge)}
+    assert {"could", "mainly", "more"} <= hedged
+    page = client.get("/trail/model/partnership").get_data(as_text=True)
+    assert '<p class="hedge">Stated as tentative: “could”, “mainly”, “more”.</p>' in page
+    assert "Supports: Partnership orientation structural (qualified: “mainly”)" in page

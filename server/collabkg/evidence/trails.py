@@ -67,8 +67,13 @@ class Claim:
     polarity: str | None
     review: Node | None
     references: tuple[Reference, ...]
-    #: The statements of the trail's resource that the claim supports: ``predicate object`` labels.
+    #: The statements of the trail's resource that the claim supports: ``predicate object`` labels, each followed
+    #: by how firmly the passage states it when less than plainly (``combines with Co-location (tentative:
+    #: “may”)``).
     supports: tuple[str, ...]
+    #: How firmly the source states the claim, when less than plainly: its strength and hedging words
+    #: (``tentative: “may”``); ``None`` when it states it plainly or the graph does not say.
+    firmness: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,7 @@ def _claim(graph: Graph, claim: Node, resource: URIRef) -> Claim:
     )
     supports = sorted(
         " ".join(_label(graph, graph.value(statement, part)) for part in (RDF.predicate, RDF.object))
+        + ("" if (firmness := _firmness(graph, statement)) is None else f" ({firmness})")
         for statement in graph.objects(claim, CK.supportsStatement)
         if graph.value(statement, RDF.subject) == resource
     )
@@ -175,7 +181,18 @@ def _claim(graph: Graph, claim: Node, resource: URIRef) -> Claim:
         review=graph.value(claim, CK.reportedIn),
         references=tuple(references),
         supports=tuple(supports),
+        firmness=_firmness(graph, claim),
     )
+
+
+def _firmness(graph: Graph, node: Node) -> str | None:
+    """How firmly a claim or a supported statement is stated, in words, when less than plainly: the strength's
+    label and the hedging words as printed (``tentative: “may”``); ``None`` for ``ck:stated`` or no strength."""
+    strength = graph.value(node, CK.strength)
+    if strength is None or strength == CK.stated:
+        return None
+    hedges = sorted(str(word) for word in graph.objects(node, CK.hedge))
+    return _label(graph, strength) + (": " + ", ".join(f"“{word}”" for word in hedges) if hedges else "")
 
 
 def _review(graph: Graph, review: Node) -> Review:
@@ -223,6 +240,8 @@ def format_trail(trail: Trail) -> str:
             f"* {claim.label}",
             f"  {claim.kind}" + (f", {claim.polarity}" if claim.polarity else ""),
         ]
+        if claim.firmness:
+            lines.append(f"  stated as {claim.firmness}")
         lines += [f"  supports: {statement}" for statement in claim.supports]
         lines += [f"  {_label_of(trail, claim.review)}, {claim.section}:", f'  "{claim.quote}"']
         if claim.references:
