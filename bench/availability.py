@@ -56,6 +56,9 @@ PAGES = (
     "/void",
 )
 TARGET_SECONDS = 2.0
+JSON = "application/sparql-results+json"
+#: Seconds the soak's clients run before anything is counted.
+WARM_SECONDS = 10.0
 #: How much the soak's memory may grow, end over start, and still count as flat.
 FLAT = 0.10
 #: Seconds the attack's expensive queries may still run after it (the served default time limit).
@@ -71,12 +74,12 @@ def _sparql_path(query: str) -> str:
     return "/sparql?" + urllib.parse.urlencode({"query": query})
 
 
-def _timed_get(port: int, path: str, timeout: float) -> tuple[int | None, float]:
+def _timed_get(port: int, path: str, timeout: float, accept: str = JSON) -> tuple[int | None, float]:
     """Status (None: no answer in time, or the connection failed) and seconds of one GET on a new connection."""
     started = time.monotonic()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers={"Accept": "application/sparql-results+json"})
+        connection.request("GET", path, headers={"Accept": accept})
         response = connection.getresponse()
         response.read()
         return response.status, time.monotonic() - started
@@ -237,6 +240,8 @@ def soak_mix() -> list[tuple[str, bool]]:
 @dataclass
 class Soak:
     statuses: Counter[str] = field(default_factory=Counter)
+    #: Answers that were no success, by status and what was asked (a path, or the start of a query).
+    failed: Counter[str] = field(default_factory=Counter)
     seconds: list[float] = field(default_factory=list)
     pss: list[tuple[float, int]] = field(default_factory=list)
     duration: float = 0.0
@@ -260,6 +265,7 @@ class Soak:
             f"requests {len(self.seconds)} ({len(self.seconds) / self.duration:.0f}/s), "
             f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms",
             f"statuses {dict(sorted(self.statuses.items()))}; errors {self.errors}; 500s {failures}",
+            *(f"  {n} x {what}" for what, n in self.failed.most_common(5)),
             "PSS of the process tree (MB): "
             + ", ".join(f"{at:.0f} s: {size / 1e6:.0f}" for at, size in self.pss)
             + f"; end/start {self.growth:.2f}, peak/start {peak / self.pss[0][1]:.2f}",
@@ -278,13 +284,21 @@ def _kind(what: str, is_query: bool) -> str:
 def soak(port: int, root: int, seconds: float) -> Soak:
     """16 kept-alive connections sending :func:`soak_mix` for ``seconds``; PSS sampled every 5 s.
 
-    Each request of the mix is first sent once, alone (the warm-up: caches fill, the query processes start,
-    pyLODE runs), so that the memory measured from the start is that of a server in its steady state.
+    The warm-up is not counted: each request of the mix is first sent once, alone (caches fill, pyLODE runs),
+    then the 16 clients run for :data:`WARM_SECONDS` (threads and query processes start), so that the memory
+    measured from the start is that of a server in its steady state under this load.
     """
-    result, stop, counter, mix = Soak(), threading.Event(), itertools.count(), soak_mix()
+    result, stop, counting, counter, mix = (
+        Soak(),
+        threading.Event(),
+        threading.Event(),
+        itertools.count(),
+        soak_mix(),
+    )
     lock = threading.Lock()
     for what, is_query in mix:
-        _timed_get(port, _sparql_path(_new_text(what, counter)) if is_query else what, timeout=60)
+        path = _sparql_path(_new_text(what, counter)) if is_query else what
+        _timed_get(port, path, timeout=60, accept=JSON if is_query else "*/*")
 
     def client(offset: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -295,8 +309,7 @@ def soak(port: int, root: int, seconds: float) -> Soak:
             path = _sparql_path(_new_text(what, counter)) if is_query else what
             started = time.monotonic()
             try:
-                accept = "application/sparql-results+json" if is_query else "*/*"
-                connection.request("GET", path, headers={"Accept": accept})
+                connection.request("GET", path, headers={"Accept": JSON if is_query else "*/*"})
                 response = connection.getresponse()
                 response.read()
                 status = str(response.status)
@@ -304,15 +317,21 @@ def soak(port: int, root: int, seconds: float) -> Soak:
                 status = type(exc).__name__
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            if not counting.is_set():
+                continue
             with lock:
                 result.statuses[f"{_kind(what, is_query)} {status}"] += 1
+                if not status.startswith(("2", "3")):
+                    result.failed[f"{status} {what[:60]}"] += 1
                 result.seconds.append(time.monotonic() - started)
         connection.close()
 
     clients = [threading.Thread(target=client, args=(n * 7,)) for n in range(16)]
-    started = time.monotonic()
     for thread in clients:
         thread.start()
+    time.sleep(WARM_SECONDS)
+    counting.set()
+    started = time.monotonic()
     while (elapsed := time.monotonic() - started) < seconds:
         result.pss.append((elapsed, pss_bytes(root)))
         time.sleep(min(5.0, max(0.0, seconds - elapsed)))
