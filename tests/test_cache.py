@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 from collabkg.store.base import DatasetSource
 from collabkg.store.oxigraph import OxigraphStore
 from collabkg.web.app import create_app
-from collabkg.web.cache import ENTRY_OVERHEAD, CachedAnswer, ResultCache
-from collabkg.web.context import Service
+from collabkg.web.cache import ENTRY_OVERHEAD, CachedAnswer, KeyLocks, ResultCache
+from collabkg.web.context import Service, kept
 from conftest import EX, ROOT, RUNAWAY
 from flask import Flask
 from flask.testing import FlaskClient
@@ -221,3 +222,43 @@ def test_a_page_not_found_is_not_kept(built_dataset: Path) -> None:
     app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
     assert app.test_client().get("/page/model/no-such-model").status_code == 404
     assert len(_cache(app)) == 0
+
+
+def test_requests_for_a_page_being_made_wait_for_it_and_none_makes_it_again(built_dataset: Path) -> None:
+    """Eight threads ask at once for a page no one has asked for: it is made once (the others find it kept),
+    every one gets the same bytes, and no lock is left behind."""
+    app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
+    made: list[str] = []
+    original = app.view_functions["trails.show_trail"]
+
+    def counted(*args: object, **kwargs: object) -> object:
+        made.append(threading.current_thread().name)
+        return original.__wrapped__(*args, **kwargs)  # the view itself, inside the kept wrapper
+
+    app.view_functions["trails.show_trail"] = kept(counted)  # type: ignore[arg-type]
+    barrier = threading.Barrier(8)
+    bodies: list[bytes] = []
+
+    def ask() -> None:
+        client = app.test_client()
+        barrier.wait()
+        bodies.append(client.get("/trail/model/partnership", headers={"Accept": "text/html"}).data)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert len(bodies) == 8 and len(set(bodies)) == 1 and b"Evidence trail" in bodies[0]
+    assert len(Service.of(app).making) == 0
+
+
+def test_a_wait_in_vain_goes_on_without_the_lock() -> None:
+    locks = KeyLocks()
+    with locks.hold("k", timeout=1) as first:
+        assert first
+        with locks.hold("k", timeout=0.05) as second:
+            assert not second
+        assert len(locks) == 1
+    assert len(locks) == 0

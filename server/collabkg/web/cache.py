@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["CachedAnswer", "ResultCache", "etag_of"]
+__all__ = ["CachedAnswer", "KeyLocks", "ResultCache", "etag_of"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,39 @@ def _cost(key: str, answer: CachedAnswer) -> int:
     """The bytes an entry is charged."""
     headers = sum(len(name) + len(value) for name, value in answer.headers)
     return len(key) + len(answer.body) + len(answer.content_type) + headers + ENTRY_OVERHEAD
+
+
+class KeyLocks:
+    """A lock per key, for as long as a thread holds or waits for it: requests for the same missing answer take
+    turns, so that the first makes it and the others find it kept, instead of all making it at once (a page
+    asked for by sixteen clients the moment a worker starts would otherwise queue sixteen times its queries).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: The lock of each key in use, and how many threads hold or wait for it.
+        self._held: dict[str, tuple[threading.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    @contextmanager
+    def hold(self, key: str, timeout: float) -> Iterator[bool]:
+        """Hold ``key``'s lock, waiting at most ``timeout`` seconds; yields whether it was acquired (a caller that
+        waited in vain goes on without it: making an answer twice is better than failing to make it)."""
+        with self._lock:
+            lock, users = self._held.get(key, (None, 0))
+            lock = lock or threading.Lock()
+            self._held[key] = (lock, users + 1)
+        acquired = lock.acquire(timeout=timeout)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+            with self._lock:
+                users = self._held[key][1] - 1
+                if users:
+                    self._held[key] = (lock, users)
+                else:
+                    del self._held[key]

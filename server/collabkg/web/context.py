@@ -31,7 +31,7 @@ from ..queryfiles import CannedQuery, ServedQueries
 from ..search import SearchIndex, read_documents
 from ..store.base import DatasetStatistics, Store
 from ..store.oxigraph import Limits
-from .cache import CachedAnswer, ResultCache, etag_of
+from .cache import CachedAnswer, KeyLocks, ResultCache, etag_of
 from .vocabdoc import ontology_documentation
 
 __all__ = [
@@ -127,6 +127,8 @@ class Service:
         self.queries = queries
         self._search_index = search_index
         self.cache = ResultCache(settings.cache_bytes)
+        #: Pages being made: one request makes a missing page, the others asking for it meanwhile wait for it.
+        self.making = KeyLocks()
         #: The folder the dumps are written to, on first request of each (private to this app, removed with it).
         self.dumps = Path(tempfile.mkdtemp(prefix="collabkg-dumps-"))
         weakref.finalize(self, shutil.rmtree, self.dumps, ignore_errors=True)
@@ -236,6 +238,7 @@ def kept(view: Callable[P, Response]) -> Callable[P, Response]:
     answer depends only on the dataset version, the view, the request's path and arguments and its ``Accept``
     header (the negotiated format), so it is kept under exactly that key; answers of 200 and of redirects are
     kept, errors never (a 404 stays cheap: one ``ASK``). The base URL is the app's own, never the request's.
+    Requests for a page being made wait for it (:class:`~.cache.KeyLocks`) rather than make it again.
     """
 
     @functools.wraps(view)
@@ -254,16 +257,21 @@ def kept(view: Callable[P, Response]) -> Callable[P, Response]:
             return _page_tagged(Response(status=304), tag)
         cached = current.cache.get(tag)
         if cached is None:
-            response = view(*args, **kwargs)
-            if response.status_code not in (200, 301, 303) or response.is_streamed:
-                return response
-            headers = tuple(
-                (name, value) for name, value in response.headers if name.lower() not in _UNKEPT_HEADERS
-            )
-            cached = CachedAnswer(
-                response.get_data(), response.content_type or "", False, response.status_code, headers
-            )
-            current.cache.put(tag, cached)
+            with current.making.hold(tag, timeout=current.settings.query_timeout):
+                cached = current.cache.get(tag)  # made while this request waited
+                if cached is None:
+                    response = view(*args, **kwargs)
+                    if response.status_code not in (200, 301, 303) or response.is_streamed:
+                        return response
+                    headers = tuple(
+                        (name, value)
+                        for name, value in response.headers
+                        if name.lower() not in _UNKEPT_HEADERS
+                    )
+                    cached = CachedAnswer(
+                        response.get_data(), response.content_type or "", False, response.status_code, headers
+                    )
+                    current.cache.put(tag, cached)
         response = Response(cached.body, status=cached.status, content_type=cached.content_type)
         response.headers.extend(cached.headers)
         return _page_tagged(response, tag)
