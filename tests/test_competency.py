@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
+from collabkg.evidence.explanations import explanations_about
+from collabkg.evidence.trails import trail_graph
 from collabkg.namespaces import PREFIXES
 from collabkg.store.base import Store
 from collabkg.store.query import prepare
@@ -253,3 +255,27 @@ def test_all_72_references_exist_and_citation_kinds_are_kept_apart(graph: Served
     # Results cite 14-60 as evidence; the Introduction and Methods cite 1-12 for information only.
     assert 0 < evidence < 72 and 0 < information < 72
     assert evidence + information >= 72
+
+
+def test_explanations_say_each_inference_is_as_firm_as_its_weakest_premise(
+    built_app: Flask, graph: Served
+) -> None:
+    """What `collabkg explain`, trails and explanation pages show (the explanation read back, its firmness
+    computed over its tree) equals the weakest-premise competency query, for every inferred triple about every
+    model of the graph."""
+    service = Service.of(built_app)
+    query = (QUERIES / "weakest-premise.rq").read_text()
+    compared: dict[str, int] = {}
+    for model in column(graph, "andersson-models") + column(graph, "cameron-models"):
+        trail = trail_graph(
+            service.queries.explanations, service.store, URIRef(model), limit=10**6, deadline=float("inf")
+        )
+        for explanation in explanations_about(trail, URIRef(model)):
+            node = explanation.iri
+            triple = tuple(trail.value(node, part) for part in (RDF.subject, RDF.predicate, RDF.object))
+            row = next(iter(graph.query(query, initBindings=dict(zip("spo", triple, strict=True)))))
+            firmness = explanation.firmness
+            assert firmness is not None, explanation.statement
+            assert firmness.rank == row["weakest"].toPython(), explanation.statement
+            compared[firmness.label] = compared.get(firmness.label, 0) + 1
+    assert {"stated", "qualified", "tentative", "curated reading"} <= set(compared), compared

@@ -343,6 +343,11 @@ def test_trail_page_says_why_inferred_statements_hold(
         '<a href="/trail/claim/andersson-2011-partnership-combinations">Partnerships may be combined with '
         "co-location as well as pooling of budgets</a> [34] [42]" in page
     )
+    # how firm: the inference as its weakest premise, the premise as its sources state it
+    summary = page.index("<summary>Co-location combines with Partnership <small>")
+    details = page[summary : page.index("</details>", summary)]
+    assert '<p class="hedge">As firm as its weakest premise: <strong>tentative</strong>.</p>' in details
+    assert '<p class="hedge">Stated as <strong>tentative</strong> by its sources.</p>' in details
     # the data formats of the trail carry the explanations too
     response = client.get("/trail/model/co-location?format=ttl")
     graph = Graph().parse(data=response.get_data(as_text=True), format="turtle")
@@ -359,8 +364,10 @@ def test_cli_explain_prints_the_derivation_tree(built_dataset: Path, monkeypatch
     assert result.stdout.splitlines() == [
         "Co-location combines with Partnership",
         "  symmetric property (prp-symp): combines with",
+        "  as firm as its weakest premise: tentative",  # what follows from a "may" is a "may"
         "  - Partnership combines with Co-location",
         "      asserted in andersson-2011",
+        "      stated as tentative",
         "      supported by: Partnerships may be combined with co-location as well as pooling of budgets [34] [42]",
         "  - combines with is a owl:SymmetricProperty",
         "      asserted in ontology",

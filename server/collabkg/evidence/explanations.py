@@ -16,7 +16,17 @@ from rdflib.term import Node
 from ..namespaces import CITO, CK, ID, PREFIXES
 from . import number
 
-__all__ = ["Explanation", "Support", "explanations_about", "format_explanation", "read_explanation"]
+__all__ = [
+    "Explanation",
+    "Strength",
+    "Support",
+    "explanations_about",
+    "format_explanation",
+    "read_explanation",
+]
+
+#: The label of ``ck:stated``: a statement stated plainly needs no word about its firmness.
+STATED_LABEL = "stated"
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,15 @@ class Support:
         return self.trail_path.partition("/")[2]
 
 
+@dataclass(frozen=True, order=True)
+class Strength:
+    """How firmly a statement is stated: its rank on the scale of ``ck:strengthRank`` (higher is firmer) and the
+    strength's label (``stated``, ``qualified``, ``tentative``...)."""
+
+    rank: int
+    label: str
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why one statement holds: the rule and its premises when inferred; the graphs and claims when asserted."""
@@ -59,6 +78,19 @@ class Explanation:
     #: The local names of the named graphs that hold an asserted statement (``andersson-2011``, ``ontology``).
     graphs: tuple[str, ...]
     claims: tuple[Support, ...]
+    #: How firmly the sources state an asserted statement (the firmest passage supporting it; ``ck:stated`` where
+    #: none does); ``None`` for an inferred one, which is as firm as its weakest premise (:attr:`firmness`).
+    strength: Strength | None = None
+
+    @property
+    def firmness(self) -> Strength | None:
+        """How firm the statement is: an asserted one as the sources state it, an inferred one as its weakest
+        premise (what follows from a "may" is a "may"); ``None`` where the data does not say."""
+        if self.rule is None:
+            return self.strength
+        premises = [premise.firmness for premise in self.premises]
+        known = [firmness for firmness in premises if firmness is not None]
+        return min(known) if known and len(known) == len(premises) else None
 
     @property
     def statement(self) -> str:
@@ -123,6 +155,9 @@ def read_explanation(graph: Graph, node: Node) -> Explanation:
         )
         for claim in graph.objects(node, CK.supportedBy)
     )
+    strength = None
+    if application is None:
+        strength = _strength(graph, graph.value(node, CK.strength)) or _strength(graph, CK.stated)
     return Explanation(
         iri=node,
         subject=_name(graph, subject),
@@ -136,7 +171,14 @@ def read_explanation(graph: Graph, node: Node) -> Explanation:
         ),
         graphs=tuple(sorted(str(name).rsplit("/", 1)[-1] for name in graph.objects(node, CK.inGraph))),
         claims=tuple(sorted(claims, key=lambda claim: str(claim.iri))),
+        strength=strength,
     )
+
+
+def _strength(graph: Graph, node: Node | None) -> Strength | None:
+    """The strength ``node`` as the explanation data gives it (rank and label), or ``None``."""
+    rank = None if node is None else graph.value(node, CK.strengthRank)
+    return None if node is None or rank is None else Strength(number(rank), _name(graph, node))
 
 
 def _reading_order(explanation: Explanation) -> tuple[bool, str]:
@@ -161,6 +203,10 @@ def explanations_about(graph: Graph, subject: Node) -> tuple[Explanation, ...]:
 def format_explanation(explanation: Explanation) -> list[str]:
     """The explanation as lines of text: the statement, why it holds, then each premise indented below it."""
     lines = [explanation.statement, f"  {explanation.reason}"]
+    firmness = explanation.firmness
+    if firmness is not None and firmness.label != STATED_LABEL:
+        how = "stated as" if explanation.rule is None else "as firm as its weakest premise:"
+        lines.append(f"  {how} {firmness.label}")
     for claim in explanation.claims:
         cited = "".join(f" [{number}]" for number in claim.references)
         lines.append(f"  supported by: {claim.label}{cited}")
