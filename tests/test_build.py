@@ -329,10 +329,63 @@ def test_malformed_turtle_names_file_line_and_parser_message_and_writes_nothing(
 
     assert not isinstance(failure.value, ValidationFailed)
     message = str(failure.value)
-    assert message.startswith(f"data/broken.ttl:{line}: ")
-    assert "newline found in string literal" in message
-    assert 'model:x rdfs:label "unterminated ;' in message
+    assert message.startswith(f"data/broken.ttl:{line}:20: the string opened here is never closed")
+    assert message.endswith('\n    model:x rdfs:label "unterminated ;')
     assert_no_output(paths)
+
+
+#: Statements after the broken one, many, so that a parser which reads on names a line far away: each has a
+#: long string over two lines, as the ontology's definitions do.
+AFTER = "".join(
+    f'model:m{n} rdfs:label "model {n}" ;\n    skos:definition """A model,\n    number {n}.""" .\n'
+    for n in range(200)
+)
+
+
+@pytest.mark.parametrize(
+    ("broken", "column", "words"),
+    [
+        pytest.param('model:x rdfs:label "no closing quote ;', 39, "Line jumps are not allowed", id="short"),
+        pytest.param(
+            'model:x skos:definition """no closing quotes ;', 25, 'is its closing """ missing?', id="long"
+        ),
+        pytest.param(
+            "model:x skos:definition '''no closing quotes ;", 25, "is never closed", id="long-to-the-end"
+        ),
+        pytest.param('model:x rdfs:label "no dot"', 28, "A dot is expected", id="missing-dot"),
+        pytest.param("model:x rdfs:seeAlso <https://example.org/a b> .", 22, "Invalid IRI", id="bad-iri"),
+        pytest.param("model:x ck:combinesWith nope:y .", 25, "nope: has not been declared", id="prefix"),
+    ],
+)
+def test_a_parse_error_names_the_line_and_column_of_the_fault_however_far_the_parser_read(
+    tmp_path: Path, broken: str, column: int, words: str
+) -> None:
+    """The fault is on the line after the prefixes, with hundreds of lines after it; the error names that line
+    and the column of the fault (for a missing dot, where the dot belongs), and shows the line."""
+    line = TURTLE_PREFIXES.count("\n") + 1
+    paths = make_tree(tmp_path, broken=TURTLE_PREFIXES + broken + "\n" + AFTER)
+
+    with pytest.raises(BuildError) as failure:
+        build(paths)
+
+    message = str(failure.value)
+    assert message.startswith(f"data/broken.ttl:{line}:{column}: "), message
+    assert words in message.splitlines()[0]
+    assert message.endswith(f"\n    {broken}")
+
+
+def test_a_missing_dot_at_the_end_of_a_file_is_named_where_the_dot_belongs(tmp_path: Path) -> None:
+    """The parser notices at the end of the file, after a comment and blank lines."""
+    last = 'model:x rdfs:label "no final dot"'
+    paths = make_tree(tmp_path, broken=TURTLE_PREFIXES + AFTER + last + "  # the last\n\n# the end\n\n")
+    line = (TURTLE_PREFIXES + AFTER).count("\n") + 1
+
+    with pytest.raises(BuildError) as failure:
+        build(paths)
+
+    assert str(failure.value).startswith(
+        f"data/broken.ttl:{line}:{len(last) + 1}: Triples should be followed"
+    )
 
 
 def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
@@ -341,7 +394,7 @@ def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
     assert paths.dataset_file.exists()
 
     (paths.data_dir / "countries.ttl").write_text(COUNTRIES + "country:no ck:isoAlpha2 .\n", encoding="utf-8")
-    with pytest.raises(BuildError, match=r"^data/countries\.ttl:\d+: "):
+    with pytest.raises(BuildError, match=r"^data/countries\.ttl:\d+:\d+: "):
         build(paths)
     assert_no_output(paths)
     # and nothing serves the old graph in the meantime
@@ -543,5 +596,5 @@ def test_cli_build_exits_2_on_malformed_turtle(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     line = TURTLE_PREFIXES.count("\n") + 1
-    assert f'error: data/broken.ttl:{line}: Prefix "nope:" not bound' in result.stderr
+    assert f"error: data/broken.ttl:{line}:25: The prefix nope: has not been declared" in result.stderr
     assert not paths.dataset_file.exists()

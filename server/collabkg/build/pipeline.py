@@ -2,7 +2,7 @@
 
 The pipeline, one function per stage::
 
-    parse      ontology/collabkg.ttl, ontology/shapes.ttl, data/*.ttl    (parse_turtle)
+    parse      ontology/collabkg.ttl, ontology/shapes.ttl, data/*.ttl    (turtle.parse_turtle)
     validate   the data, as asserted, against the shapes (SHACL) and    (validation.validate,
                the queries/checks/*-violation.rq checks (SPARQL)         validation.check)
     reason     OWL 2 RL over ontology + data, keeping what is new       (reasoning.infer)
@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as oxigraph
-from rdflib import XSD, BNode, Graph, Literal, URIRef
-from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib import Graph
 from rdflib.term import Node
 
 from ..manifest import Manifest, fingerprint, freshness, input_files, sha256, show
@@ -47,6 +46,7 @@ from ..store.base import DatasetLoadError, DatasetSource
 from .explanations import explain, unexplained
 from .reasoning import InconsistentGraph, infer
 from .search_index import SearchIndexError, remove_search_indexes, write_search_index
+from .turtle import TurtleSyntaxError, parse_turtle
 from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
     "BuildResult",
     "ValidationFailed",
     "build",
-    "parse_turtle",
     "write_dataset",
 ]
 
@@ -62,8 +61,6 @@ _logger = logging.getLogger(__name__)
 
 #: A data file's stem names its graph (``graph/<stem>``), so it must read well in an IRI.
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-#: rdflib's plain literals are RDF 1.1's xsd:string ones (:func:`parse_turtle`).
-_XSD_STRING = str(XSD.string)
 #: Inferred triples without an explanation that the build log lists one by one; the rest are counted.
 _SHOWN_UNEXPLAINED = 10
 
@@ -274,81 +271,16 @@ def _read_inputs(paths: ProjectPaths) -> dict[Path, bytes]:
 def _parse(
     file: Path, content: bytes, paths: ProjectPaths, terms: dict[str, Node], *, into: Graph | None = None
 ) -> Graph:
-    """One Turtle file (:func:`parse_turtle`); a syntax error says ``file:line: message`` and shows the line."""
+    """One Turtle file (:func:`.turtle.parse_turtle`); a syntax error says ``file:line:column: message`` (as
+    compilers do, which editors and terminals turn into a link to the place) and shows the line."""
     try:
         return parse_turtle(content, file.resolve().as_uri(), terms=terms, into=into)
-    except BadSyntax as exc:
-        # rdflib's own message embeds a bytes repr of the context; its parts read better on their own.
-        line = exc.lines + 1
-        text = content.decode("utf-8", errors="replace").splitlines()
-        shown = f"\n    {text[line - 1].strip()}" if 0 < line <= len(text) else ""
-        raise BuildError(f"{show(file, paths)}:{line}: {getattr(exc, '_why', exc)}{shown}") from exc
-    except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
-        raise BuildError(f"{show(file, paths)}: {exc}") from exc
-
-
-def parse_turtle(
-    content: bytes, base_iri: str, *, terms: dict[str, Node] | None = None, into: Graph | None = None
-) -> Graph:
-    """A Turtle document as an rdflib graph, read by Oxigraph's parser unless it refuses the document.
-
-    rdflib's own Turtle parser would be most of a large build's time (bench/RESULTS.md).
-    Each IRI and blank node becomes one rdflib term object shared by all its occurrences, which the reasoner's
-    indexes then compare by identity. RDF 1.1 makes ``"a"`` and ``"a"^^xsd:string`` one literal while rdflib
-    keeps them apart; both come out as rdflib's plain ``"a"``, which is what rdflib's parser gives for the
-    usual spelling. A document Oxigraph refuses goes to rdflib's parser, which either raises
-    :class:`BadSyntax` with the line or reads what Oxigraph is stricter about, as the build always did.
-
-    :param terms: the rdflib term of each IRI (and renamed blank node) read so far; share one between the
-        documents of a build so that an IRI is one object in all of them.
-    :param into: a graph that receives the triples too (the union of the data files): cheaper than adding the
-        returned graph to it, which walks rdflib's store once more.
-    """
-    try:
-        return _oxigraph_turtle(content, base_iri, {} if terms is None else terms, into)
-    except SyntaxError:
-        graph = Graph().parse(data=content, format="turtle", publicID=base_iri)
-        if into is not None:
-            into += graph
-        return graph
-
-
-def _oxigraph_turtle(content: bytes, base_iri: str, terms: dict[str, Node], into: Graph | None) -> Graph:
-    """:func:`parse_turtle`'s fast path. :raises SyntaxError: Oxigraph refuses the document (or it is RDF-star)."""
-    graph = Graph()
-    datatypes: dict[str, URIRef] = {}
-
-    def term(node: oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal | oxigraph.Triple) -> Node:
-        if isinstance(node, oxigraph.Literal):
-            if node.language:
-                return Literal(node.value, lang=node.language)
-            datatype = node.datatype.value
-            if datatype == _XSD_STRING:
-                return Literal(node.value)
-            if datatype not in datatypes:
-                datatypes[datatype] = URIRef(datatype)
-            return Literal(node.value, datatype=datatypes[datatype])
-        if isinstance(node, oxigraph.Triple):
-            raise SyntaxError("RDF-star: rdflib's parser decides")
-        # Blank nodes are keyed as written in N-Triples, which no IRI can be (an IRI's scheme has no "_").
-        key = node.value if isinstance(node, oxigraph.NamedNode) else f"_:{node.value}"
-        known = terms.get(key)
-        if known is None:
-            known = terms[key] = (
-                URIRef(node.value) if isinstance(node, oxigraph.NamedNode) else BNode(node.value)
-            )
-        return known
-
-    quads = oxigraph.parse(content, oxigraph.RdfFormat.TURTLE, base_iri=base_iri, rename_blank_nodes=True)
-    # Read to the end before adding anything, so that a document Oxigraph refuses leaves ``into`` as it was.
-    triples = [(term(quad.subject), term(quad.predicate), term(quad.object)) for quad in quads]
-    for add in (graph.add,) if into is None else (graph.add, into.add):
-        for triple in triples:
-            add(triple)
-    # As rdflib's parser does: the shapes, and the reports about them, are shown with these prefixes.
-    for prefix, iri in quads.prefixes.items():
-        graph.bind(prefix, iri)
-    return graph
+    except TurtleSyntaxError as exc:
+        if exc.line is None:
+            raise BuildError(f"{show(file, paths)}: {exc.message}") from exc
+        text = content.decode("utf-8", errors="replace").split("\n")
+        shown = f"\n    {text[exc.line - 1].strip()}" if 0 < exc.line <= len(text) else ""
+        raise BuildError(f"{show(file, paths)}:{exc.line}:{exc.column}: {exc.message}{shown}") from exc
 
 
 def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
