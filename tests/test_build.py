@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph as oxigraph
@@ -598,3 +600,31 @@ def test_cli_build_exits_2_on_malformed_turtle(tmp_path: Path) -> None:
     line = TURTLE_PREFIXES.count("\n") + 1
     assert f"error: data/broken.ttl:{line}:25: The prefix nope: has not been declared" in result.stderr
     assert not paths.dataset_file.exists()
+
+
+# --- reproducible -------------------------------------------------------------------------------------------
+
+
+def test_the_same_inputs_give_the_same_dataset_file_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """The project's graph, built twice in processes with different hash seeds (which order Python's sets and
+    hashed dicts of terms differently): the same graphs, the same explanations, byte for byte, and so the same
+    store folder."""
+    built = []
+    for seed in ("1", "2"):
+        build_dir = tmp_path / f"build-{seed}"
+        environment = os.environ | {"PYTHONHASHSEED": seed, "COLLABKG_BUILD_DIR": str(build_dir)}
+        command = [
+            sys.executable,
+            "-c",
+            "from collabkg.cli import main; main()",
+            "--root",
+            str(ROOT),
+            "build",
+        ]
+        subprocess.run(command, env=environment, check=True, capture_output=True)
+        manifest = json.loads((build_dir / "manifest.json").read_text())
+        built.append((manifest, (build_dir / manifest["output"]["file"]).read_bytes()))
+    (first, first_bytes), (second, second_bytes) = built
+    assert first["graphs"] == second["graphs"]  # the explanations' size among them
+    assert first_bytes == second_bytes
+    assert first["output"]["store"] == second["output"]["store"]

@@ -9,6 +9,7 @@ parser stops only after it, at text that was never meant to follow a string (:fu
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -57,7 +58,8 @@ def parse_turtle(
     """A Turtle document as an rdflib graph.
 
     Each IRI and blank node becomes one rdflib term object shared by all its occurrences, which the reasoner's
-    indexes then compare by identity. RDF 1.1 makes ``"a"`` and ``"a"^^xsd:string`` one literal while rdflib
+    indexes then compare by identity. A blank node's label depends only on the document, and on the documents
+    read before it with the same ``terms``. RDF 1.1 makes ``"a"`` and ``"a"^^xsd:string`` one literal while rdflib
     keeps them apart; both come out as rdflib's plain ``"a"``, which is what rdflib's parser gives for the
     usual spelling.
 
@@ -69,6 +71,10 @@ def parse_turtle(
     """
     known = {} if terms is None else terms
     datatypes: dict[str, URIRef] = {}
+    # Oxigraph renames blank nodes apart at random; their labels here are the same for the same documents, so
+    # that the build writes the same bytes each time: the document's hash (blank nodes of two documents are
+    # apart) and a count (those of one document are, and documents that share ``terms`` too).
+    document = hashlib.sha256(content).hexdigest()[:8]
 
     def term(node: oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal | oxigraph.Triple) -> Node:
         if isinstance(node, oxigraph.Literal):
@@ -87,7 +93,9 @@ def parse_turtle(
         found = known.get(key)
         if found is None:
             found = known[key] = (
-                URIRef(node.value) if isinstance(node, oxigraph.NamedNode) else BNode(node.value)
+                URIRef(node.value)
+                if isinstance(node, oxigraph.NamedNode)
+                else BNode(f"b{document}x{len(known)}")
             )
         return found
 
