@@ -347,7 +347,7 @@ AFTER = "".join(
 @pytest.mark.parametrize(
     ("broken", "column", "words"),
     [
-        pytest.param('model:x rdfs:label "no closing quote ;', 39, "Line jumps are not allowed", id="short"),
+        pytest.param('model:x rdfs:label "no closing quote ;', 20, "not closed on its line", id="short"),
         pytest.param(
             'model:x skos:definition """no closing quotes ;', 25, 'is its closing """ missing?', id="long"
         ),

@@ -132,9 +132,10 @@ class _Position:
 def locate(error: SyntaxError, text: str) -> TurtleSyntaxError:
     """Oxigraph's parse error in ``text``, said where the fault is.
 
-    That is where Oxigraph stopped, but in three cases:
+    That is where Oxigraph stopped, but in four cases:
 
     * a string that runs to the end of the file: Oxigraph names its opening quote, and so does the message;
+    * a string that a line break ends: Oxigraph names the line break, the error the opening quote;
     * a long string that spans lines and holds what reads as Turtle statements (a line ending in `` ;``,
       `` .`` or `` ,``), just before where Oxigraph stopped: most likely one left open and closed by the
       opening quotes of the next one, wherever that is; the error names the line it opens at;
@@ -153,6 +154,12 @@ def locate(error: SyntaxError, text: str) -> TurtleSyntaxError:
             f"the string opened here is never closed: {message}", error.lineno, error.offset
         )
     tokens = list(_TOKEN.finditer(text, 0, fault))
+    opened = _string_open_at_line_end(text, tokens, fault)
+    if opened is not None:
+        where = _Position.at(text, opened)
+        return TurtleSyntaxError(
+            f"the string opened here is not closed on its line: {message}", where.line, where.column
+        )
     swallowed = _swallowing_string(text, tokens, fault)
     if swallowed is not None:
         start, end = _Position.at(text, swallowed.start()), _Position.at(text, swallowed.end() - 1)
@@ -167,6 +174,17 @@ def locate(error: SyntaxError, text: str) -> TurtleSyntaxError:
         after = _Position.at(text, _end_of_words(text, tokens, fault))
         return TurtleSyntaxError(message, after.line, after.column)
     return TurtleSyntaxError(message, error.lineno, error.offset)
+
+
+def _string_open_at_line_end(text: str, tokens: list[re.Match[str]], fault: int) -> int | None:
+    """The offset of the quote that opens a string still open at the end of the line where ``fault`` is, when
+    ``fault`` is that end; else None. (No token matches such a string, so it is the first quote after them.)"""
+    if text[fault : fault + 1] not in ("\n", "\r"):
+        return None
+    line_start = text.rfind("\n", 0, fault) + 1
+    after = max([line_start, *(token.end() for token in tokens[-1:])])
+    quotes = [at for at in (text.find(quote, after, fault) for quote in "\"'") if at >= 0]
+    return min(quotes) if quotes else None
 
 
 def _swallowing_string(text: str, tokens: list[re.Match[str]], fault: int) -> re.Match[str] | None:
