@@ -2,9 +2,9 @@
 
 Oxigraph's parser is the build's (rdflib's own would be most of a large build's time, bench/RESULTS.md), and it
 is the one whose verdict matters: the served store is Oxigraph, which must read back what the build writes.
-Its errors carry the line and column of the fault, which are right but for one case this module corrects: a
-long string (``\"\"\"``) left open runs on to the next long string's opening quotes, wherever that is, and the
-parser stops only after it, at text that was never meant to follow a string (:func:`locate`).
+Its errors carry the line and column where it stopped, which is not always where the fault is: a long string
+(``\"\"\"``) left open runs on to the next long string's opening quotes, wherever that is, and the parser stops
+only after it; a missing dot is noticed at the next statement. :func:`locate` names the fault's place.
 """
 
 from __future__ import annotations
