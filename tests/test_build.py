@@ -7,6 +7,10 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as oxigraph
@@ -14,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from collabkg.build import BuildError, ValidationFailed, build, parse_turtle
 from collabkg.cli import main
+from collabkg.manifest import Manifest
 from collabkg.namespaces import (
     CITO,
     CK,
@@ -27,7 +32,9 @@ from collabkg.namespaces import (
 from collabkg.paths import ProjectPaths, project_paths
 from collabkg.store.base import BuildUnavailable
 from collabkg.store.oxigraph import open_built
-from conftest import ROOT, TURTLE_PREFIXES
+from collabkg.web import create_app
+from conftest import ROOT, TURTLE_PREFIXES, serve_graphs
+from flask import Flask
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
 
@@ -329,24 +336,208 @@ def test_malformed_turtle_names_file_line_and_parser_message_and_writes_nothing(
 
     assert not isinstance(failure.value, ValidationFailed)
     message = str(failure.value)
-    assert message.startswith(f"data/broken.ttl:{line}: ")
-    assert "newline found in string literal" in message
-    assert 'model:x rdfs:label "unterminated ;' in message
+    assert message.startswith(f"data/broken.ttl:{line}:20: the string opened here is never closed")
+    assert message.endswith('\n    model:x rdfs:label "unterminated ;')
     assert_no_output(paths)
 
 
-def test_a_failed_build_removes_the_older_output(tmp_path: Path) -> None:
+#: Statements after the broken one, many, so that a parser which reads on names a line far away: each has a
+#: long string over two lines, as the ontology's definitions do.
+AFTER = "".join(
+    f'model:m{n} rdfs:label "model {n}" ;\n    skos:definition """A model,\n    number {n}.""" .\n'
+    for n in range(200)
+)
+
+
+@pytest.mark.parametrize(
+    ("broken", "column", "words"),
+    [
+        pytest.param('model:x rdfs:label "no closing quote ;', 20, "not closed on its line", id="short"),
+        pytest.param(
+            'model:x skos:definition """no closing quotes ;', 25, 'is its closing """ missing?', id="long"
+        ),
+        pytest.param(
+            "model:x skos:definition '''no closing quotes ;", 25, "is never closed", id="long-to-the-end"
+        ),
+        pytest.param('model:x rdfs:label "no dot"', 28, "A dot is expected", id="missing-dot"),
+        pytest.param("model:x rdfs:seeAlso <https://example.org/a b> .", 22, "Invalid IRI", id="bad-iri"),
+        pytest.param("model:x ck:combinesWith nope:y .", 25, "nope: has not been declared", id="prefix"),
+    ],
+)
+def test_a_parse_error_names_the_line_and_column_of_the_fault_however_far_the_parser_read(
+    tmp_path: Path, broken: str, column: int, words: str
+) -> None:
+    """The fault is on the line after the prefixes, with hundreds of lines after it; the error names that line
+    and the column of the fault (for a missing dot, where the dot belongs), and shows the line."""
+    line = TURTLE_PREFIXES.count("\n") + 1
+    paths = make_tree(tmp_path, broken=TURTLE_PREFIXES + broken + "\n" + AFTER)
+
+    with pytest.raises(BuildError) as failure:
+        build(paths)
+
+    message = str(failure.value)
+    assert message.startswith(f"data/broken.ttl:{line}:{column}: "), message
+    assert words in message.splitlines()[0]
+    assert message.endswith(f"\n    {broken}")
+
+
+def test_a_missing_dot_at_the_end_of_a_file_is_named_where_the_dot_belongs(tmp_path: Path) -> None:
+    """The parser notices at the end of the file, after a comment and blank lines."""
+    last = 'model:x rdfs:label "no final dot"'
+    paths = make_tree(tmp_path, broken=TURTLE_PREFIXES + AFTER + last + "  # the last\n\n# the end\n\n")
+    line = (TURTLE_PREFIXES + AFTER).count("\n") + 1
+
+    with pytest.raises(BuildError) as failure:
+        build(paths)
+
+    assert str(failure.value).startswith(
+        f"data/broken.ttl:{line}:{len(last) + 1}: Triples should be followed"
+    )
+
+
+#: A string left open, near the end of the countries' file: a build of it fails at this line.
+UNCLOSED = 'country:no rdfs:label "Norway ;\ncountry:dk rdfs:label "Denmark"@en .\n'
+UNCLOSED_LINE = COUNTRIES.count("\n") + 1
+#: Counts the quads of the named graphs.
+COUNT_QUADS = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def output_files(paths: ProjectPaths) -> dict[str, bytes]:
+    """Every file of the build folder (the stores' too) but the lock, by path, with its bytes."""
+    return {
+        file.relative_to(paths.build_dir).as_posix(): file.read_bytes()
+        for file in sorted(paths.build_dir.rglob("*"))
+        if file.is_file() and file.name != ".lock"
+    }
+
+
+def break_countries(paths: ProjectPaths) -> None:
+    (paths.data_dir / "countries.ttl").write_text(COUNTRIES + UNCLOSED, encoding="utf-8")
+
+
+def test_a_failed_build_keeps_the_last_good_output_as_it_was(tmp_path: Path) -> None:
+    """Whatever fails, parsing or validating, the manifest, the dataset, the store and the search index of the
+    last good build stay byte for byte, and it can be opened as the server opens it, when asked to serve a
+    stale build (it is stale: its inputs changed)."""
     paths = make_tree(tmp_path)
     build(paths)
-    assert paths.dataset_file.exists()
+    good = output_files(paths)
+    manifest = Manifest.read(paths)
+    assert manifest is not None and set(manifest.outputs()) <= {name.split("/")[0] for name in good}
 
-    (paths.data_dir / "countries.ttl").write_text(COUNTRIES + "country:no ck:isoAlpha2 .\n", encoding="utf-8")
-    with pytest.raises(BuildError, match=r"^data/countries\.ttl:\d+: "):
+    break_countries(paths)
+    with pytest.raises(BuildError, match=rf"^data/countries\.ttl:{UNCLOSED_LINE}:23: "):
         build(paths)
-    assert_no_output(paths)
-    # and nothing serves the old graph in the meantime
-    with pytest.raises(BuildUnavailable, match="nothing to serve"):
+    assert output_files(paths) == good
+    (paths.data_dir / "countries.ttl").write_text(COUNTRIES, encoding="utf-8")
+    (paths.data_dir / "broken.ttl").write_text(BROKEN, encoding="utf-8")
+    with pytest.raises(ValidationFailed):
+        build(paths)
+    assert output_files(paths) == good
+
+    with pytest.raises(BuildUnavailable, match=r"stale \(data/broken\.ttl is new\)"):
         open_built(paths)
+    store, served = open_built(paths, allow_stale=True)
+    assert served == manifest
+    assert store.path == paths.build_dir / manifest.store
+
+
+def test_the_build_keeps_its_last_two_outputs_and_names_the_last_collabkg_trig(tmp_path: Path) -> None:
+    """A server running on the output before the last one keeps working; older ones go. ``collabkg.trig`` is
+    the dataset the manifest names."""
+    paths = make_tree(tmp_path)
+    manifests = []
+    for label in ("first", "second", "third"):
+        (paths.data_dir / "extra.ttl").write_text(
+            TURTLE_PREFIXES + f'model:a skos:altLabel "{label}" .\n', encoding="utf-8"
+        )
+        build(paths)
+        manifests.append(Manifest.read(paths))
+        assert paths.dataset_file.read_bytes() == (paths.build_dir / manifests[-1].dataset).read_bytes()
+    kept = {path.name for path in paths.build_dir.iterdir()} - {".lock", "manifest.json", "collabkg.trig"}
+    assert kept == {*manifests[1].outputs(), *manifests[2].outputs()}
+
+
+def test_cli_build_that_fails_says_where_and_that_the_previous_build_is_still_served(tmp_path: Path) -> None:
+    paths = make_tree(tmp_path)
+    assert run_build(paths).exit_code == 0
+    manifest = Manifest.read(paths)
+    assert manifest is not None
+    break_countries(paths)
+
+    result = run_build(paths)
+
+    assert result.exit_code == 2
+    assert (
+        f"error: data/countries.ttl:{UNCLOSED_LINE}:23: the string opened here is not closed on its line: "
+        in result.stderr
+    )
+    assert f"the previous build (built at {manifest.built_at}) is kept and still served" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def count_quads(app: Flask) -> int:
+    response = app.test_client().get(
+        "/sparql", query_string={"query": COUNT_QUADS}, headers={"Accept": "application/sparql-results+json"}
+    )
+    assert response.status_code == 200, response.text
+    return int(json.loads(response.data)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_a_running_app_keeps_answering_across_a_failed_build_and_a_new_one_serves_it_when_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app never builds: a new one refuses the stale output unless told (as serve tells it after a failed
+    build); the running one goes on answering from it, its search too."""
+    monkeypatch.delenv("COLLABKG_BUILD_DIR", raising=False)  # the tree's own build/
+    paths = make_tree(tmp_path)
+    build(paths)
+    config = {"TESTING": True, "PROJECT_ROOT": str(paths.root), "CANNED_QUERIES_DIR": str(ROOT / "queries")}
+    running = create_app(config)
+    quads = count_quads(running)
+    assert quads == sum(Manifest.read(paths).graphs.values())  # type: ignore[union-attr]
+
+    break_countries(paths)
+    with pytest.raises(BuildError):
+        build(paths)
+
+    assert count_quads(running) == quads
+    found = running.test_client().get("/search?q=partnership&format=json")
+    assert found.status_code == 200 and json.loads(found.data)["total"] > 0
+    with pytest.raises(BuildUnavailable, match="stale"):
+        create_app(config)
+    assert count_quads(create_app({**config, "SERVE_STALE_BUILD": True})) == quads
+
+
+@pytest.mark.live
+def test_serve_on_inputs_that_no_longer_build_serves_the_last_good_build_and_says_so(tmp_path: Path) -> None:
+    """A server started after someone broke a data file serves the last good build, and says loudly that the
+    build failed, where, and which build it serves."""
+    paths = make_tree(tmp_path / "tree")
+    build(paths)
+    manifest = Manifest.read(paths)
+    assert manifest is not None
+    break_countries(paths)
+    environment = {
+        "ROOT": paths.root,
+        "BUILD_DIR": paths.build_dir,
+        "CANNED_QUERIES_DIR": ROOT / "queries",
+    }
+    with serve_graphs({}, tmp_path, workers=1, config=environment) as server:
+        query = urllib.parse.urlencode({"query": COUNT_QUADS})
+        request = urllib.request.Request(
+            f"{server.endpoint}?{query}", headers={"Accept": "application/sparql-results+json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        log = server.log.read_text()
+    assert int(answer["results"]["bindings"][0]["n"]["value"]) == sum(manifest.graphs.values())
+    assert "the build failed:" in log
+    assert f"error: data/countries.ttl:{UNCLOSED_LINE}:23: " in log
+    assert (
+        f"serving the PREVIOUS build instead, built at {manifest.built_at} from older inputs "
+        "(data/countries.ttl changed)"
+    ) in log
 
 
 def test_violations_of_shapes_and_checks_fail_with_a_sorted_readable_list_and_write_nothing(
@@ -543,5 +734,33 @@ def test_cli_build_exits_2_on_malformed_turtle(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     line = TURTLE_PREFIXES.count("\n") + 1
-    assert f'error: data/broken.ttl:{line}: Prefix "nope:" not bound' in result.stderr
+    assert f"error: data/broken.ttl:{line}:25: The prefix nope: has not been declared" in result.stderr
     assert not paths.dataset_file.exists()
+
+
+# --- reproducible -------------------------------------------------------------------------------------------
+
+
+def test_the_same_inputs_give_the_same_dataset_file_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """The project's graph, built twice in processes with different hash seeds (which order Python's sets and
+    hashed dicts of terms differently): the same graphs, the same explanations, byte for byte, and so the same
+    store folder."""
+    built = []
+    for seed in ("1", "2"):
+        build_dir = tmp_path / f"build-{seed}"
+        environment = os.environ | {"PYTHONHASHSEED": seed, "COLLABKG_BUILD_DIR": str(build_dir)}
+        command = [
+            sys.executable,
+            "-c",
+            "from collabkg.cli import main; main()",
+            "--root",
+            str(ROOT),
+            "build",
+        ]
+        subprocess.run(command, env=environment, check=True, capture_output=True)
+        manifest = json.loads((build_dir / "manifest.json").read_text())
+        built.append((manifest, (build_dir / manifest["output"]["file"]).read_bytes()))
+    (first, first_bytes), (second, second_bytes) = built
+    assert first["graphs"] == second["graphs"]  # the explanations' size among them
+    assert first_bytes == second_bytes
+    assert first["output"]["store"] == second["output"]["store"]

@@ -54,7 +54,8 @@ def test_a_stale_build_is_not_served_unless_asked_and_then_it_is_the_last_one(bu
 
 
 def test_a_damaged_build_is_not_served_even_when_asked(build_copy: Path) -> None:
-    with open(build_copy / "collabkg.trig", "a", encoding="utf-8") as dataset:
+    named = json.loads((build_copy / "manifest.json").read_text())["output"]["file"]
+    with open(build_copy / named, "a", encoding="utf-8") as dataset:
         dataset.write("\n")
     with pytest.raises(BuildUnavailable, match="is not the file the build wrote"):
         create_app({"PROJECT_ROOT": str(ROOT), "SERVE_STALE_BUILD": True})

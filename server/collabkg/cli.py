@@ -89,13 +89,13 @@ def build_cmd(paths: ProjectPaths, force: bool) -> None:
     """Parse, validate (SHACL), reason (OWL 2 RL) and write the dataset.
 
     Reads ontology/collabkg.ttl, ontology/shapes.ttl and data/*.ttl; writes build/collabkg.trig with one named
-    graph per input plus the inferred graph, and build/manifest.json with the input hashes. Nothing is written
-    when a file does not parse or the data violates a shape.
+    graph per input plus the inferred graph, and build/manifest.json with the input hashes. When a file does not
+    parse or the data violates a shape, the previous build is kept as it was, and served.
     """
     try:
         build(paths, force=force, log=_stderr)
     except BuildError as exc:
-        _fail_build(exc)
+        _fail_build(exc, paths)
 
 
 @main.command("serve")
@@ -147,7 +147,8 @@ def serve_cmd(
     """Serve the graph over HTTP: SPARQL 1.1 endpoint at /sparql, read-only.
 
     Runs a production WSGI server (gunicorn). Without --dataset/--graph/--store it serves the build output,
-    building first when an input changed (each stage is shown as it runs).
+    building first when an input changed (each stage is shown as it runs). When that build fails, it serves
+    the previous build, saying so; when there is none, it stops with the build's error.
     """
     sources = [DatasetSource(p) for p in datasets] + [DatasetSource(p, URIRef(iri)) for iri, p in graphs]
     if store_url and sources:
@@ -164,7 +165,16 @@ def serve_cmd(
         status = freshness(paths)
         if not status.current:
             _stderr(f"building the graph into {show(paths.build_dir, paths)}/ ({'; '.join(status.reasons)}):")
-        _build(paths, log=_stderr)
+        try:
+            build(paths, log=_stderr)
+        except BuildError as exc:
+            # A data file broken while the server was down should not keep it down: the last good build is
+            # served, and said to be, as long as there is one (the app serves a stale build only when told).
+            previous = freshness(paths)
+            if previous.manifest is None:
+                _fail_build(exc, paths)
+            _serving_previous(exc, previous.manifest, previous.reasons)
+            config["SERVE_STALE_BUILD"] = True
     what = store_url or ", ".join(str(source.path) for source in sources) or show(paths.dataset_file, paths)
     _stderr(f"loading {what} ...")
     started = time.perf_counter()
@@ -253,12 +263,33 @@ def _fail(exc: Exception) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
-def _fail_build(exc: BuildError) -> NoReturn:
-    """A build that failed: its violations (exit 1), or its error (exit 2)."""
-    if isinstance(exc, ValidationFailed):
-        click.echo(str(exc), err=True)
-        sys.exit(EXIT_NONCONFORMANT)
-    _fail(exc)
+def _fail_build(exc: BuildError, paths: ProjectPaths) -> NoReturn:
+    """A build that failed: its violations (exit 1), or its error (exit 2); and what is served meanwhile."""
+    click.echo(str(exc) if isinstance(exc, ValidationFailed) else f"error: {exc}", err=True)
+    previous = freshness(paths).manifest
+    if previous is None:
+        click.echo("there is no previous build to serve", err=True)
+    else:
+        click.echo(
+            f"the previous build (built at {previous.built_at}) is kept and still served: a running server "
+            "goes on serving it, and `collabkg serve` serves it until a build succeeds",
+            err=True,
+        )
+    sys.exit(EXIT_NONCONFORMANT if isinstance(exc, ValidationFailed) else EXIT_ERROR)
+
+
+def _serving_previous(exc: BuildError, previous: Manifest, reasons: tuple[str, ...]) -> None:
+    """Say, so that nobody misses it, that the build failed and why, and which build is served instead."""
+    _stderr(click.style("the build failed:", fg="red", bold=True))
+    _stderr(str(exc) if isinstance(exc, ValidationFailed) else f"error: {exc}")
+    _stderr(
+        click.style(
+            f"serving the PREVIOUS build instead, built at {previous.built_at} from older inputs "
+            f"({'; '.join(reasons)}); fix the error and restart serve (it builds first) to serve them",
+            fg="red",
+            bold=True,
+        )
+    )
 
 
 def _build(paths: ProjectPaths, log: Callable[[str], None] = lambda line: None) -> None:
@@ -266,7 +297,7 @@ def _build(paths: ProjectPaths, log: Callable[[str], None] = lambda line: None) 
     try:
         build(paths, log=log)
     except BuildError as exc:
-        _fail_build(exc)
+        _fail_build(exc, paths)
 
 
 def _built_store(paths: ProjectPaths) -> Store:

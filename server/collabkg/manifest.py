@@ -58,7 +58,9 @@ class Manifest:
     graphs: dict[str, int]
     #: Seconds per stage of the build that wrote the output.
     timings: dict[str, float]
-    #: The sha256 of the dataset file (TriG).
+    #: The file of the build folder holding the dataset (TriG), ``collabkg-<hash>.trig``, and its sha256.
+    #: ``collabkg.trig`` is the same file, under the name people look for.
+    dataset: str
     dataset_sha256: str
     #: The folder of the build folder holding the served store (Oxigraph, on disk): ``store-<hash>``. Its
     #: default graph is the union of the named graphs (each triple once), of ``union_size`` triples.
@@ -80,6 +82,7 @@ class Manifest:
                 built_at=data["built_at"],
                 graphs=data["graphs"],
                 timings=data["timings"],
+                dataset=data["output"]["file"],
                 dataset_sha256=data["output"]["sha256"],
                 store=data["output"]["store"],
                 union_size=data["output"]["union_size"],
@@ -88,7 +91,11 @@ class Manifest:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def to_json(self, paths: ProjectPaths) -> bytes:
+    def outputs(self) -> tuple[str, ...]:
+        """The names of the files and folders of the build folder that make this output."""
+        return (self.dataset, self.store, self.search_index)
+
+    def to_json(self) -> bytes:
         """The manifest as the build writes it."""
         data = {
             "format": MANIFEST_FORMAT,
@@ -96,7 +103,7 @@ class Manifest:
             "built_at": self.built_at,
             "graphs": self.graphs,
             "output": {
-                "file": paths.dataset_file.name,
+                "file": self.dataset,
                 "sha256": self.dataset_sha256,
                 "store": self.store,
                 "union_size": self.union_size,
@@ -168,12 +175,13 @@ def freshness(paths: ProjectPaths, inputs: Mapping[Path, bytes] | None = None) -
     manifest = Manifest.read(paths)
     if manifest is None:
         return Freshness(None, ("there is no complete build output",))
+    dataset_file = paths.build_dir / manifest.dataset
     try:
-        dataset = paths.dataset_file.read_bytes()
+        dataset = dataset_file.read_bytes()
     except OSError:
-        return Freshness(None, (f"{show(paths.dataset_file, paths)} is missing",))
+        return Freshness(None, (f"{show(dataset_file, paths)} is missing",))
     if sha256(dataset) != manifest.dataset_sha256:
-        return Freshness(None, (f"{show(paths.dataset_file, paths)} is not the file the build wrote",))
+        return Freshness(None, (f"{show(dataset_file, paths)} is not the file the build wrote",))
     if not (paths.build_dir / manifest.store).is_dir():
         return Freshness(None, (f"{show(paths.build_dir / manifest.store, paths)} is missing",))
     if not (paths.build_dir / manifest.search_index).is_file():

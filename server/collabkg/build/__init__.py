@@ -5,13 +5,14 @@ from .pipeline import (
     BuildResult,
     ValidationFailed,
     build,
-    parse_turtle,
     write_dataset,
 )
+from .turtle import TurtleSyntaxError, parse_turtle
 
 __all__ = [
     "BuildError",
     "BuildResult",
+    "TurtleSyntaxError",
     "ValidationFailed",
     "build",
     "parse_turtle",

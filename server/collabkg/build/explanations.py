@@ -77,7 +77,9 @@ def explain(ontology: Graph, asserted: Mapping[URIRef, Graph], inferred: Graph) 
             written += [(node, _IN_GRAPH, name) for name, graph in sources.items() if triple in graph]
             written += [(node, _SUPPORTED_BY, claim) for claim in claims.get(triple, ())]
             continue
-        application = BNode()
+        application = BNode(
+            f"application-{node[-32:]}"
+        )  # one per inference: named after it, the same each build
         written += [
             (node, _TYPE, _INFERENCE),
             (node, _GENERATED_BY, application),

@@ -2,19 +2,25 @@
 
 The pipeline, one function per stage::
 
-    parse      ontology/collabkg.ttl, ontology/shapes.ttl, data/*.ttl    (parse_turtle)
+    parse      ontology/collabkg.ttl, ontology/shapes.ttl, data/*.ttl    (turtle.parse_turtle)
     validate   the data, as asserted, against the shapes (SHACL) and    (validation.validate,
                the queries/checks/*-violation.rq checks (SPARQL)         validation.check)
     reason     OWL 2 RL over ontology + data, keeping what is new       (reasoning.infer)
     explain    the rule and premises of each inferred triple (PROV-O)   (explanations.explain)
-    write      build/collabkg.trig, then build/manifest.json            (write_dataset)
+    write      build/collabkg-<hash>.trig, the store, the search index,  (trig, write_store,
+               then build/manifest.json                                  search_index)
 
-``collabkg.trig`` holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``),
-``graph/inferred`` and ``graph/explanations``. ``manifest.json`` records the fingerprint of the inputs and the
-code (:mod:`collabkg.manifest`), so a build is *current* exactly when its manifest matches them and the dataset
-file it names; the server opens nothing else (:func:`collabkg.store.local.open_built`). The manifest is written
-last and removed first, so an interrupted or failed build never leaves an output that looks current, and a
-failed build removes the older dataset too rather than leave it standing next to inputs it was not built from.
+The dataset holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``), ``graph/inferred``
+and ``graph/explanations``. ``manifest.json`` records the fingerprint of the inputs and the code
+(:mod:`collabkg.manifest`), so a build is *current* exactly when its manifest matches them and the dataset file
+it names; the server opens nothing else (:func:`collabkg.store.oxigraph.open_built`).
+
+Every output but the manifest is named by the dataset's hash and written under a temporary name first; the
+manifest is written last, and replacing it is the one step that makes a new output the build folder's. So a
+build that fails, or is interrupted, leaves the last good output as it was, for a server running on it and for
+one started meanwhile (``collabkg serve`` serves it, saying so, when a build fails). After the switch,
+``collabkg.trig`` becomes the new dataset (a second name of the file), and the outputs of builds older than the
+last two go: a server still running on the one before keeps working.
 """
 
 from __future__ import annotations
@@ -34,8 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as oxigraph
-from rdflib import XSD, BNode, Graph, Literal, URIRef
-from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib import Graph
 from rdflib.term import Node
 
 from ..manifest import Manifest, fingerprint, freshness, input_files, sha256, show
@@ -46,7 +51,8 @@ from ..store import oxigraph as served_store
 from ..store.base import DatasetLoadError, DatasetSource
 from .explanations import explain, unexplained
 from .reasoning import InconsistentGraph, infer
-from .search_index import SearchIndexError, remove_search_indexes, write_search_index
+from .search_index import SearchIndexError, write_search_index
+from .turtle import TurtleSyntaxError, parse_turtle
 from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
@@ -54,7 +60,6 @@ __all__ = [
     "BuildResult",
     "ValidationFailed",
     "build",
-    "parse_turtle",
     "write_dataset",
 ]
 
@@ -62,8 +67,6 @@ _logger = logging.getLogger(__name__)
 
 #: A data file's stem names its graph (``graph/<stem>``), so it must read well in an IRI.
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-#: rdflib's plain literals are RDF 1.1's xsd:string ones (:func:`parse_turtle`).
-_XSD_STRING = str(XSD.string)
 #: Inferred triples without an explanation that the build log lists one by one; the rest are counted.
 _SHOWN_UNEXPLAINED = 10
 
@@ -86,6 +89,7 @@ class ValidationFailed(BuildError):
 class BuildResult:
     """What a build wrote, or found current."""
 
+    #: The dataset the manifest names (``build/collabkg-<hash>.trig``; ``build/collabkg.trig`` is the same file).
     dataset_file: Path
     manifest_file: Path
     #: False when the output was already current and nothing was done.
@@ -98,7 +102,8 @@ class BuildResult:
 
     @classmethod
     def of(cls, paths: ProjectPaths, manifest: Manifest, *, rebuilt: bool) -> BuildResult:
-        return cls(paths.dataset_file, paths.manifest_file, rebuilt, manifest.graphs, manifest.timings)
+        dataset_file = paths.build_dir / manifest.dataset
+        return cls(dataset_file, paths.manifest_file, rebuilt, manifest.graphs, manifest.timings)
 
 
 def build(
@@ -110,34 +115,40 @@ def build(
 
     :param force: rebuild even when the output is current.
     :param log: receives one progress line per stage, with its time and triple counts.
-    :raises ValidationFailed: the data violates a shape or a check; nothing is written.
+    :raises ValidationFailed: the data violates a shape or a check; the last good output is left as it was.
     :raises BuildError: an input is missing or does not parse, a shape or check cannot be used, the reasoner
-        finds the graph inconsistent, or the build folder cannot be written; nothing is written.
+        finds the graph inconsistent, or the build folder cannot be written; the last good output is left as
+        it was.
     """
     try:
         paths.build_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildError(f"{show(paths.build_dir, paths)}: {exc.strerror}") from exc
     with _lock(paths.build_dir):
+        inputs = _read_inputs(paths)
+        status = freshness(paths, inputs)
+        if status.current and status.manifest is not None and not force:
+            log(f"up to date: {show(paths.dataset_file, paths)} (inputs unchanged; --force rebuilds)")
+            return BuildResult.of(paths, status.manifest, rebuilt=False)
+        previous = Manifest.read(paths)  # whole or not, a server may be running on what it names
+        before = set(_outputs(paths))
         try:
-            inputs = _read_inputs(paths)
-            status = freshness(paths, inputs)
-            if status.current and status.manifest is not None and not force:
-                log(f"up to date: {show(paths.dataset_file, paths)} (inputs unchanged; --force rebuilds)")
-                return BuildResult.of(paths, status.manifest, rebuilt=False)
-            paths.manifest_file.unlink(missing_ok=True)
             manifest = _run(paths, inputs, log)
+            second_name = _switch(paths, manifest)
         except BaseException:
-            paths.manifest_file.unlink(missing_ok=True)
-            paths.dataset_file.unlink(missing_ok=True)
-            _remove_older_stores(paths, keep=())
-            remove_search_indexes(paths)
+            # What this build wrote, which no manifest names; the last good output stays as it was.
+            _remove(paths, set(_outputs(paths)) - before)
             raise
+        os.replace(second_name, paths.dataset_file)
+        _remove(
+            paths,
+            set(_outputs(paths)) - set(manifest.outputs()) - set(previous.outputs() if previous else ()),
+        )
         return BuildResult.of(paths, manifest, rebuilt=True)
 
 
 def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None]) -> Manifest:
-    """The stages, timed and logged; returns the manifest written."""
+    """The stages, timed and logged; returns the manifest of the output written, not yet the build folder's."""
     timings: dict[str, float] = {}
     started = mark = time.perf_counter()
 
@@ -196,20 +207,21 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         INFERRED_GRAPH: inferred,
         EXPLANATIONS_GRAPH: explanations,
     }
+    dataset, dataset_sha256 = _write_hashed_dataset(paths, named)
+    store, union_size = write_store(paths, dataset, dataset_sha256)
     manifest = Manifest(
         fingerprint=fingerprint(inputs, paths),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         graphs={str(name): len(graph) for name, graph in named.items()},
         timings=timings,  # completed below, before the manifest is written
-        dataset_sha256=(dataset_sha256 := write_dataset(paths.dataset_file, named)),
-        store=(store := write_store(paths, dataset_sha256))[0],
-        union_size=store[1],
-        search_index=_search_index(paths, store[0], dataset_sha256),
+        dataset=dataset,
+        dataset_sha256=dataset_sha256,
+        store=store,
+        union_size=union_size,
+        search_index=_search_index(paths, store, dataset_sha256),
     )
     _lap(timings, "write", mark)
     _lap(timings, "total", started)
-    _write_atomically(paths.manifest_file, manifest.to_json(paths))
-    _remove_older_stores(paths, keep=(manifest.store, *_previous_store(paths, manifest)))
     log(
         f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
         f"{sum(manifest.graphs.values()):,} triples (total {timings['total']:.2f}s)"
@@ -274,101 +286,62 @@ def _read_inputs(paths: ProjectPaths) -> dict[Path, bytes]:
 def _parse(
     file: Path, content: bytes, paths: ProjectPaths, terms: dict[str, Node], *, into: Graph | None = None
 ) -> Graph:
-    """One Turtle file (:func:`parse_turtle`); a syntax error says ``file:line: message`` and shows the line."""
+    """One Turtle file (:func:`.turtle.parse_turtle`); a syntax error says ``file:line:column: message`` (as
+    compilers do, which editors and terminals turn into a link to the place) and shows the line."""
     try:
         return parse_turtle(content, file.resolve().as_uri(), terms=terms, into=into)
-    except BadSyntax as exc:
-        # rdflib's own message embeds a bytes repr of the context; its parts read better on their own.
-        line = exc.lines + 1
-        text = content.decode("utf-8", errors="replace").splitlines()
-        shown = f"\n    {text[line - 1].strip()}" if 0 < line <= len(text) else ""
-        raise BuildError(f"{show(file, paths)}:{line}: {getattr(exc, '_why', exc)}{shown}") from exc
-    except Exception as exc:  # rdflib's parsers raise many unrelated types; all mean "this file is bad"
-        raise BuildError(f"{show(file, paths)}: {exc}") from exc
-
-
-def parse_turtle(
-    content: bytes, base_iri: str, *, terms: dict[str, Node] | None = None, into: Graph | None = None
-) -> Graph:
-    """A Turtle document as an rdflib graph, read by Oxigraph's parser unless it refuses the document.
-
-    rdflib's own Turtle parser would be most of a large build's time (bench/RESULTS.md).
-    Each IRI and blank node becomes one rdflib term object shared by all its occurrences, which the reasoner's
-    indexes then compare by identity. RDF 1.1 makes ``"a"`` and ``"a"^^xsd:string`` one literal while rdflib
-    keeps them apart; both come out as rdflib's plain ``"a"``, which is what rdflib's parser gives for the
-    usual spelling. A document Oxigraph refuses goes to rdflib's parser, which either raises
-    :class:`BadSyntax` with the line or reads what Oxigraph is stricter about, as the build always did.
-
-    :param terms: the rdflib term of each IRI (and renamed blank node) read so far; share one between the
-        documents of a build so that an IRI is one object in all of them.
-    :param into: a graph that receives the triples too (the union of the data files): cheaper than adding the
-        returned graph to it, which walks rdflib's store once more.
-    """
-    try:
-        return _oxigraph_turtle(content, base_iri, {} if terms is None else terms, into)
-    except SyntaxError:
-        graph = Graph().parse(data=content, format="turtle", publicID=base_iri)
-        if into is not None:
-            into += graph
-        return graph
-
-
-def _oxigraph_turtle(content: bytes, base_iri: str, terms: dict[str, Node], into: Graph | None) -> Graph:
-    """:func:`parse_turtle`'s fast path. :raises SyntaxError: Oxigraph refuses the document (or it is RDF-star)."""
-    graph = Graph()
-    datatypes: dict[str, URIRef] = {}
-
-    def term(node: oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal | oxigraph.Triple) -> Node:
-        if isinstance(node, oxigraph.Literal):
-            if node.language:
-                return Literal(node.value, lang=node.language)
-            datatype = node.datatype.value
-            if datatype == _XSD_STRING:
-                return Literal(node.value)
-            if datatype not in datatypes:
-                datatypes[datatype] = URIRef(datatype)
-            return Literal(node.value, datatype=datatypes[datatype])
-        if isinstance(node, oxigraph.Triple):
-            raise SyntaxError("RDF-star: rdflib's parser decides")
-        # Blank nodes are keyed as written in N-Triples, which no IRI can be (an IRI's scheme has no "_").
-        key = node.value if isinstance(node, oxigraph.NamedNode) else f"_:{node.value}"
-        known = terms.get(key)
-        if known is None:
-            known = terms[key] = (
-                URIRef(node.value) if isinstance(node, oxigraph.NamedNode) else BNode(node.value)
-            )
-        return known
-
-    quads = oxigraph.parse(content, oxigraph.RdfFormat.TURTLE, base_iri=base_iri, rename_blank_nodes=True)
-    # Read to the end before adding anything, so that a document Oxigraph refuses leaves ``into`` as it was.
-    triples = [(term(quad.subject), term(quad.predicate), term(quad.object)) for quad in quads]
-    for add in (graph.add,) if into is None else (graph.add, into.add):
-        for triple in triples:
-            add(triple)
-    # As rdflib's parser does: the shapes, and the reports about them, are shown with these prefixes.
-    for prefix, iri in quads.prefixes.items():
-        graph.bind(prefix, iri)
-    return graph
+    except TurtleSyntaxError as exc:
+        if exc.line is None:
+            raise BuildError(f"{show(file, paths)}: {exc.message}") from exc
+        text = content.decode("utf-8", errors="replace").split("\n")
+        shown = f"\n    {text[exc.line - 1].strip()}" if 0 < exc.line <= len(text) else ""
+        raise BuildError(f"{show(file, paths)}:{exc.line}:{exc.column}: {exc.message}{shown}") from exc
 
 
 def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
-    """Write the named graphs as TriG, atomically; returns the file's sha256.
-
-    Each graph is a ``<name> { ... }`` block of N-Triples lines, which TriG reads as they are. rdflib's TriG
-    serializer (prefixed names, triples grouped by subject) reads better but takes many times as long
-    (bench/RESULTS.md); people read the graph through the server, which has the prefixes.
-    """
-    chunks = []
-    for name, graph in graphs.items():
-        chunks += [f"<{name}> {{\n".encode(), graph.serialize(format="nt", encoding="utf-8"), b"}\n"]
-    content = b"".join(chunks)
+    """Write the named graphs as TriG (:func:`trig`), atomically; returns the file's sha256."""
+    content = trig(graphs)
     _write_atomically(file, content)
     return sha256(content)
 
 
-def write_store(paths: ProjectPaths, dataset_sha256: str) -> tuple[str, int]:
-    """Load the TriG just written into an Oxigraph store on disk, the served store; returns its folder's name
-    and the size of its default graph (the union of the named graphs, each triple once).
+def trig(graphs: dict[Any, Graph]) -> bytes:
+    """The named graphs as TriG.
+
+    Each graph is a ``<name> { ... }`` block of N-Triples lines, which TriG reads as they are. rdflib's TriG
+    serializer (prefixed names, triples grouped by subject) reads better but takes many times as long
+    (bench/RESULTS.md); people read the graph through the server, which has the prefixes. The lines are sorted,
+    so the same graphs are the same bytes, whatever order they were made in (the blank nodes' labels are the
+    parser's, the same for the same inputs: :func:`.turtle.parse_turtle`); the file names no time.
+    """
+    chunks = []
+    for name, graph in graphs.items():
+        lines = graph.serialize(format="nt", encoding="utf-8").splitlines(keepends=True)
+        chunks += [f"<{name}> {{\n".encode(), *sorted(lines), b"}\n"]
+    return b"".join(chunks)
+
+
+def _write_hashed_dataset(paths: ProjectPaths, graphs: dict[Any, Graph]) -> tuple[str, str]:
+    """Write the dataset as ``build/collabkg-<hash>.trig``, atomically; returns its name and sha256.
+
+    A file of that name is written anew all the same: it may be one damaged since (that is why it is stale).
+
+    :raises BuildError: the file cannot be written.
+    """
+    content = trig(graphs)
+    digest = sha256(content)
+    name = f"collabkg-{digest[:16]}.trig"
+    try:
+        _write_atomically(paths.build_dir / name, content)
+    except OSError as exc:
+        raise BuildError(f"{show(paths.build_dir / name, paths)}: {exc.strerror}") from exc
+    return name, digest
+
+
+def write_store(paths: ProjectPaths, dataset: str, dataset_sha256: str) -> tuple[str, int]:
+    """Load the TriG just written (``dataset``, a file of the build folder) into an Oxigraph store on disk, the
+    served store; returns its folder's name and the size of its default graph (the union of the named graphs,
+    each triple once).
 
     The folder is named by the dataset's hash (``store-<hash>``) and written once: it is filled under a
     temporary name and renamed when complete, so a server opening the folder the manifest names (read-only,
@@ -384,7 +357,7 @@ def write_store(paths: ProjectPaths, dataset_sha256: str) -> tuple[str, int]:
         return name, served_store.sizes_of(oxigraph.Store.read_only(str(target)))[""]
     temporary = Path(tempfile.mkdtemp(dir=paths.build_dir, prefix=f".{name}.", suffix=".tmp"))
     try:
-        sizes = served_store.write_store(temporary / "store", [DatasetSource(paths.dataset_file)])
+        sizes = served_store.write_store(temporary / "store", [DatasetSource(paths.build_dir / dataset)])
         (temporary / "store").chmod(0o755)
         (temporary / "store").rename(target)
     except (OSError, DatasetLoadError) as exc:
@@ -402,21 +375,43 @@ def _search_index(paths: ProjectPaths, store: str, dataset_sha256: str) -> str:
         raise BuildError(str(exc)) from exc
 
 
-def _previous_store(paths: ProjectPaths, manifest: Manifest) -> tuple[str, ...]:
-    """The store the output before this one was served from: a server still running on it keeps working."""
-    return tuple(
-        sorted(
-            (p.name for p in paths.build_dir.glob("store-*") if p.name != manifest.store),
-            key=lambda name: (paths.build_dir / name).stat().st_mtime,
-        )[-1:]
-    )
+def _switch(paths: ProjectPaths, manifest: Manifest) -> Path:
+    """Make ``manifest``'s output the build folder's by writing the manifest over the old one; returns a second
+    name of its dataset, to be renamed ``collabkg.trig`` (the name people look for) after the switch.
+
+    The second name is made before the switch so that only a rename is left to do after it, and renamed after
+    it so that it never names a dataset no manifest names.
+
+    :raises BuildError: the manifest or the second name cannot be written; the last output stays the current.
+    """
+    linked = paths.build_dir / f".{paths.dataset_file.name}.{manifest.dataset}.tmp"
+    try:
+        linked.unlink(missing_ok=True)
+        os.link(paths.build_dir / manifest.dataset, linked)
+        _write_atomically(paths.manifest_file, manifest.to_json())
+    except OSError as exc:
+        linked.unlink(missing_ok=True)
+        raise BuildError(f"{show(paths.build_dir, paths)}: the build could not be saved: {exc}") from exc
+    return linked
 
 
-def _remove_older_stores(paths: ProjectPaths, keep: tuple[str, ...]) -> None:
-    """Remove the stores of outputs older than the two kept (the current one, and the one before it)."""
-    for folder in paths.build_dir.glob("store-*"):
-        if folder.name not in keep:
-            shutil.rmtree(folder, ignore_errors=True)
+#: The outputs of the build folder that a manifest may name (:meth:`Manifest.outputs`).
+_OUTPUTS = ("collabkg-*.trig", "store-*", "search-*.sqlite")
+
+
+def _outputs(paths: ProjectPaths) -> list[str]:
+    """The names of the build folder's outputs, whichever build wrote them."""
+    return [found.name for pattern in _OUTPUTS for found in paths.build_dir.glob(pattern)]
+
+
+def _remove(paths: ProjectPaths, names: set[str]) -> None:
+    """Remove these outputs of the build folder (files or store folders)."""
+    for name in names:
+        output = paths.build_dir / name
+        if output.is_dir():
+            shutil.rmtree(output, ignore_errors=True)
+        else:
+            output.unlink(missing_ok=True)
 
 
 def _write_atomically(file: Path, content: bytes) -> None:

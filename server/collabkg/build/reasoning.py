@@ -9,7 +9,7 @@ two engines (:data:`ENGINES`) that give the same inferred graph:
     compiled into the few OWL 2 RL rules it uses on data (``prp-spo1``, ``prp-inv1/2``, ``prp-symp``,
     ``prp-trp``, ``prp-spo2``, ``prp-dom``, ``prp-rng``, ``cax-sco``/``cax-eqc``, ``cls-hv1/2``, and the
     ``prp-fp``/``prp-ifp``/datatype checks), which run over the data by semi-naive forward chaining on plain
-    dict and set indexes. owlrl instead re-applies every rule to every triple on each pass over the whole
+    dict indexes. owlrl instead re-applies every rule to every triple on each pass over the whole
     graph, which is what makes it slow as the graph grows (bench/RESULTS.md). Whatever the compiled rules do not cover (an
     ``owl:sameAs`` between distinct terms, a schema statement in the data, a construct such as
     ``owl:someValuesFrom``, an ill-typed literal) sends the whole graph to owlrl instead, so the answer is
@@ -31,7 +31,7 @@ import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import chain
+from typing import TypeVar
 
 import owlrl
 from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
@@ -307,8 +307,9 @@ class _Rules:
         return rules
 
     @classmethod
-    def asserted(cls, ontology: Graph, data: Graph) -> _Rules:
-        """Compile the axioms as asserted in ``ontology`` and ``data``, for derivations that end at them.
+    def asserted(cls, ontology: Graph, triples: Iterable[Triple]) -> _Rules:
+        """Compile the axioms as asserted in ``ontology`` and ``triples`` (the ontology's and the data's), for
+        derivations that end at them; the tables keep the order of ``triples``.
 
         Refuses nothing: what the tables do not cover is simply not derived. Two steps of the OWL 2 RL tables
         are one here, ``cls-hv1``/``cls-hv2`` with ``cax-eqc1``/``cax-eqc2``: the ontology defines named classes
@@ -316,12 +317,11 @@ class _Rules:
         noise, so a derivation goes from the value to the named class (and back) in one step.
         """
         rules = cls(strict=False)
-        for graph in (ontology, data):
-            for triple in graph:
-                rules.add_axiom(triple)
-        for chained, items in ontology.subject_objects(OWL.propertyChainAxiom):
+        for triple in triples:
+            rules.add_axiom(triple)
+        for chained, items in _in_order(ontology.subject_objects(OWL.propertyChainAxiom)):
             rules.add_chain(chained, tuple(ontology.items(items)))
-        for a, b in ontology.subject_objects(OWL.equivalentClass):
+        for a, b in _in_order(ontology.subject_objects(OWL.equivalentClass)):
             for named, restriction in ((a, b), (b, a)):
                 on = ontology.value(restriction, OWL.onProperty)
                 value = ontology.value(restriction, OWL.hasValue)
@@ -368,31 +368,41 @@ def _link(table: dict[Node, dict[Node, _Why]], a: Node, b: Node, why: _Why) -> N
         table[a].setdefault(b, why)
 
 
+#: The terms of one subject or object in :class:`_Facts`: a dict used as a set that keeps its order.
+_Terms = dict[Node, None]
+_NO_TERMS: _Terms = {}
+
+
 class _Facts:
     """Every triple known so far, indexed by predicate then subject (``spo``) and by predicate then object
-    (``pos``, kept only for the predicates a join looks up by object)."""
+    (``pos``, kept only for the predicates a join looks up by object).
+
+    The terms are kept in the order they became known, not in a set: a set's order follows the terms' hashes,
+    which differ from one process to the next (``PYTHONHASHSEED``), and the joins would then meet the same
+    premises in another order, so that :func:`derive` recorded other first derivations in each build.
+    """
 
     def __init__(self, by_object: Iterable[Node]) -> None:
-        self.spo: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
-        self.pos: dict[Node, dict[Node, set[Node]]] = {p: defaultdict(set) for p in by_object}
+        self.spo: dict[Node, dict[Node, _Terms]] = defaultdict(lambda: defaultdict(dict))
+        self.pos: dict[Node, dict[Node, _Terms]] = {p: defaultdict(dict) for p in by_object}
 
     def add(self, s: Node, p: Node, o: Node) -> bool:
         """Record the triple; False if it was known."""
         objects = self.spo[p][s]
         if o in objects:
             return False
-        objects.add(o)
+        objects[o] = None
         subjects = self.pos.get(p)
         if subjects is not None:
-            subjects[o].add(s)
+            subjects[o][s] = None
         return True
 
-    def objects(self, s: Node, p: Node) -> set[Node]:
+    def objects(self, s: Node, p: Node) -> _Terms:
         by_subject = self.spo.get(p)
-        return by_subject.get(s, set()) if by_subject else set()
+        return by_subject.get(s, _NO_TERMS) if by_subject else _NO_TERMS
 
-    def subjects(self, p: Node, o: Node) -> set[Node]:
-        return self.pos[p].get(o, set())
+    def subjects(self, p: Node, o: Node) -> _Terms:
+        return self.pos[p].get(o, _NO_TERMS)
 
 
 def rule_closure(ontology: Graph, data: Graph) -> set[Triple]:
@@ -435,8 +445,20 @@ def derive(ontology: Graph, data: Graph) -> dict[Triple, Derivation]:
     what the rules do not cover (``eq-rep-*``, a construct owlrl alone handles) is simply not derived.
     """
     derivations: dict[Triple, Derivation] = {}
-    _forward_chain(_Rules.asserted(ontology, data), known=(), given=chain(ontology, data), record=derivations)
+    # Which derivation comes first depends on the order the triples are met in; an rdflib graph gives its
+    # triples in the order of their hashes, which differ from one process to the next (PYTHONHASHSEED), so
+    # they are put in the order of their text: the same inputs, the same explanations.
+    asserted = [*_in_order(ontology), *_in_order(data)]
+    _forward_chain(_Rules.asserted(ontology, asserted), known=(), given=asserted, record=derivations)
     return derivations
+
+
+_Terms_T = TypeVar("_Terms_T", bound=tuple[Node, ...])
+
+
+def _in_order(terms: Iterable[_Terms_T]) -> list[_Terms_T]:
+    """Tuples of terms in the order of their N-Triples text, the same in every process."""
+    return sorted(terms, key=lambda each: tuple(term.n3() for term in each))
 
 
 def _forward_chain(

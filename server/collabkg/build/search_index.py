@@ -7,7 +7,7 @@ step of its own over the finished store means the rest of the pipeline can chang
 
 The file is ``build/search-<hash of the dataset>.sqlite``: written under a temporary name and renamed when
 complete, so a server opening the file the manifest names (read-only, any number of processes) never sees it
-change; the index of the previous output stays beside it for a server still running on that one, older ones go.
+change. The build removes the indexes of older outputs with their stores (:mod:`.pipeline`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ __all__ = [
     "DOCUMENTS_QUERY",
     "SearchIndexError",
     "index_store",
-    "remove_search_indexes",
     "write_search_index",
 ]
 
@@ -63,7 +62,6 @@ def write_search_index(paths: ProjectPaths, store: str, dataset_sha256: str) -> 
         ) from exc
     finally:
         Path(temporary).unlink(missing_ok=True)
-    _remove_older_indexes(paths, keep=name)
     return name
 
 
@@ -92,19 +90,3 @@ def index_store(store_dir: Path, query: str, target: Path) -> int:
     finally:
         connection.close()
     return len(documents)
-
-
-def remove_search_indexes(paths: ProjectPaths, keep: tuple[str, ...] = ()) -> None:
-    """Remove the index files of the build folder but ``keep`` (a failed build keeps none)."""
-    for file in paths.build_dir.glob("search-*.sqlite"):
-        if file.name not in keep:
-            file.unlink(missing_ok=True)
-
-
-def _remove_older_indexes(paths: ProjectPaths, keep: str) -> None:
-    """Remove the indexes of outputs older than this one and the one before it (by time written)."""
-    others = sorted(
-        (file for file in paths.build_dir.glob("search-*.sqlite") if file.name != keep),
-        key=lambda file: file.stat().st_mtime,
-    )
-    remove_search_indexes(paths, keep=(keep, *(file.name for file in others[-1:])))
