@@ -12,13 +12,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rdflib import RDF, URIRef
 from rdflib.term import Node
 
-from .build import BuildError, ValidationFailed, build
 from .evidence.citations import REVIEW_KIND, find_sources
 from .evidence.explanations import format_explanation, read_explanation
 from .evidence.exports import EXPORTS
@@ -47,6 +46,9 @@ from .store.rewrite import bound_text
 from .web import create_app
 from .web.serving import run
 from .web.ui import installed as ui_installed
+
+if TYPE_CHECKING:
+    from .build import BuildError
 
 EXIT_NONCONFORMANT = 1
 EXIT_ERROR = 2
@@ -92,10 +94,9 @@ def build_cmd(paths: ProjectPaths, force: bool) -> None:
     graph per input plus the inferred graph, and build/manifest.json with the input hashes. When a file does not
     parse or the data violates a shape, the previous build is kept as it was, and served.
     """
-    try:
-        build(paths, force=force, log=_stderr)
-    except BuildError as exc:
-        _fail_build(exc, paths)
+    failed = _run_build(paths, force=force, log=_stderr)
+    if failed is not None:
+        _fail_build(failed, paths)
 
 
 @main.command("serve")
@@ -163,17 +164,17 @@ def serve_cmd(
     config["BASE_URL"] = base_url = base_url or default_base_url(host, port)
     if not sources and not store_url:
         status = freshness(paths)
+        failed = None
         if not status.current:
             _stderr(f"building the graph into {show(paths.build_dir, paths)}/ ({'; '.join(status.reasons)}):")
-        try:
-            build(paths, log=_stderr)
-        except BuildError as exc:
+            failed = _run_build(paths, log=_stderr)
+        if failed is not None:
             # A data file broken while the server was down should not keep it down: the last good build is
             # served, and said to be, as long as there is one (the app serves a stale build only when told).
             previous = freshness(paths)
             if previous.manifest is None:
-                _fail_build(exc, paths)
-            _serving_previous(exc, previous.manifest, previous.reasons)
+                _fail_build(failed, paths)
+            _serving_previous(failed, previous.manifest, previous.reasons)
             config["SERVE_STALE_BUILD"] = True
     what = store_url or ", ".join(str(source.path) for source in sources) or show(paths.dataset_file, paths)
     _stderr(f"loading {what} ...")
@@ -263,8 +264,27 @@ def _fail(exc: Exception) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+def _run_build(
+    paths: ProjectPaths, *, force: bool = False, log: Callable[[str], None] = lambda line: None
+) -> BuildError | None:
+    """Run the build (which does nothing when the output is current, unless forced); returns its error, if any.
+
+    The build package is imported here, when a build is asked for, not with this module: pySHACL and owlrl take
+    about a third of a second to import, which a server or a query on a current build should not pay.
+    """
+    from .build import BuildError, build
+
+    try:
+        build(paths, force=force, log=log)
+    except BuildError as exc:
+        return exc
+    return None
+
+
 def _fail_build(exc: BuildError, paths: ProjectPaths) -> NoReturn:
     """A build that failed: its violations (exit 1), or its error (exit 2); and what is served meanwhile."""
+    from .build import ValidationFailed
+
     click.echo(str(exc) if isinstance(exc, ValidationFailed) else f"error: {exc}", err=True)
     previous = freshness(paths).manifest
     if previous is None:
@@ -280,6 +300,8 @@ def _fail_build(exc: BuildError, paths: ProjectPaths) -> NoReturn:
 
 def _serving_previous(exc: BuildError, previous: Manifest, reasons: tuple[str, ...]) -> None:
     """Say, so that nobody misses it, that the build failed and why, and which build is served instead."""
+    from .build import ValidationFailed
+
     _stderr(click.style("the build failed:", fg="red", bold=True))
     _stderr(str(exc) if isinstance(exc, ValidationFailed) else f"error: {exc}")
     _stderr(
@@ -294,10 +316,11 @@ def _serving_previous(exc: BuildError, previous: Manifest, reasons: tuple[str, .
 
 def _build(paths: ProjectPaths, log: Callable[[str], None] = lambda line: None) -> None:
     """Build the project's output if an input changed; a failed build ends the command (exit 1 or 2)."""
-    try:
-        build(paths, log=log)
-    except BuildError as exc:
-        _fail_build(exc, paths)
+    if freshness(paths).current:
+        return
+    failed = _run_build(paths, log=log)
+    if failed is not None:
+        _fail_build(failed, paths)
 
 
 def _built_store(paths: ProjectPaths) -> Store:
