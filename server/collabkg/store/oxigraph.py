@@ -116,11 +116,16 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
 
 
 def sizes_of(store: ox.Store) -> dict[str, int]:
-    """Triples per named graph of a store, and of its default graph under ``""``."""
-    sizes = {
-        name.value: _count(store, name) for name in store.named_graphs() if isinstance(name, ox.NamedNode)
-    }
-    sizes[""] = _count(store, ox.DefaultGraph())
+    """Triples per named graph of a store, and of its default graph under ``""``.
+
+    Counted by the engine (``COUNT`` in SPARQL), not by iterating quads in Python: at two million triples the
+    Python loop alone took longer than loading them.
+    """
+    per_graph = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    union = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert isinstance(per_graph, ox.QuerySolutions) and isinstance(union, ox.QuerySolutions)
+    sizes = {row["g"].value: int(row["n"].value) for row in per_graph if isinstance(row["g"], ox.NamedNode)}
+    sizes[""] = int(next(union)["n"].value)
     return sizes
 
 
@@ -131,10 +136,6 @@ def _named(quads: Iterable[ox.Quad], own: ox.NamedNode) -> Iterator[ox.Quad]:
             yield ox.Quad(quad.subject, quad.predicate, quad.object, own)
         else:
             yield quad
-
-
-def _count(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> int:
-    return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
 
 
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
