@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import itertools
-import os
 import select
 import socket
 import statistics
@@ -41,6 +40,7 @@ from pathlib import Path
 from collabkg.web.app import DEFAULTS
 
 from .generate import REPOSITORY
+from .proctree import pss_bytes
 from .query_bench import ADHOC, PREFIX, Server, _collabkg, _collabkg_env, _running, build_collabkg
 
 ID = "https://w3id.org/collabkg/id/"
@@ -192,38 +192,6 @@ def attack(port: int, seconds: float) -> tuple[Attack, Samples, Samples]:
 
 
 # --- the soak ------------------------------------------------------------------------------------------------
-
-
-def _tree(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rpartition(")")[2].split()[1])
-            children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def pss_bytes(root: int) -> int:
-    """Proportional set size of the process tree under ``root``: shared pages counted once over all of them."""
-    total = 0
-    for pid in _tree(root):
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def soak_mix() -> list[tuple[str, bool]]:
