@@ -7,10 +7,13 @@ import io
 import json
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from collabkg.formats import GRAPH_FORMATS, RESULT_FORMATS
 from collabkg.namespaces import SD
+from collabkg.store.base import DatasetSource
 from collabkg.web.sparql import MAX_PARAMETERS, TRUNCATED_HEADER
 from conftest import EX, FIXTURE_GRAPHS, FIXTURE_UNION_SIZE, dataset_snapshot, parse_rdf
 from flask import Flask
@@ -590,3 +593,29 @@ def test_rdf_xml_escapes_what_xml_can_carry(client: FlaskClient) -> None:
     response = client.get("/sparql", query_string={"query": query, "format": "xml"})
     assert response.status_code == 200
     assert set(parse_rdf(response.data, "xml").objects()) == {Literal('<&>"\t\r\né')}
+
+
+def test_blank_nodes_are_one_node_in_their_graph_and_in_the_union_and_files_stay_apart(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Served files with blank nodes: a blank node of the default graph (the union) is the very node of its
+    named graph, and two files that use the same label hold two nodes (RDF's merge), in Turtle and in TriG."""
+    first, second, quads = tmp_path / "first.ttl", tmp_path / "second.ttl", tmp_path / "quads.trig"
+    for file in (first, second):
+        file.write_text('_:a <urn:p> _:b . _:b <urn:q> "x" .\n')
+    quads.write_text('<urn:g> { _:a <urn:p> _:b . _:b <urn:q> "y" . } _:a <urn:r> "default" .\n')
+    client = make_app(DATASET_FILES=[DatasetSource(f) for f in (first, second, quads)]).test_client()
+    joined = "SELECT ?x ?g WHERE { ?x <urn:p> ?y . ?y <urn:q> ?v . GRAPH ?g { ?x <urn:p> ?y } }"
+    assert sorted(
+        row[1] for row in json_rows(get(client, joined, {"Accept": "application/sparql-results+json"}))
+    ) == [
+        first.resolve().as_uri(),
+        second.resolve().as_uri(),
+        "urn:g",
+    ]
+    count = "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x <urn:p> ?y }"
+    assert json_rows(get(client, count, {"Accept": "application/sparql-results+json"})) == [("3",)]
+    moved = 'SELECT ?g WHERE { GRAPH ?g { ?s <urn:r> "default" } }'
+    assert json_rows(get(client, moved, {"Accept": "application/sparql-results+json"})) == [
+        (quads.resolve().as_uri(),)
+    ]

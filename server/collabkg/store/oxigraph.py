@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +88,11 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
     formats keep their graph names, and the triples of their default graph go to the graph of the file's URI
     too, so that every triple is in a named graph and the default graph is exactly their union.
 
+    Each file is read once, by Oxigraph's own loader (in Rust), which gives each file's blank nodes labels of
+    their own (the files' graphs are merged, not joined on a label they happen to share). The union is then
+    copied from the named graphs as stored, so a blank node is the same one in its graph and in the union
+    (two loads of a file would label it twice: a query joining the default graph with ``GRAPH`` found none).
+
     :raises DatasetLoadError: a file cannot be read or parsed (the folder is then no store to use).
     """
     store = ox.Store(str(folder))
@@ -99,17 +104,20 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
         base = source.path.resolve().as_uri()
         try:
             if rdf_format.supports_datasets:
-                store.bulk_extend(_named(ox.parse(path=source.path, format=rdf_format, base_iri=base), own))
-                # The union: each triple again, in the default graph (read anew: streamed, not held).
-                store.bulk_extend(
-                    ox.Quad(q.subject, q.predicate, q.object)
-                    for q in ox.parse(path=source.path, format=rdf_format, base_iri=base)
+                store.bulk_load(path=source.path, format=rdf_format, base_iri=base)
+                # The file's default graph (the store's is empty until the union is made) to its own graph.
+                store.update(
+                    f"DELETE {{ ?s ?p ?o }} INSERT {{ GRAPH <{own.value}> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}"
                 )
             else:
                 store.bulk_load(path=source.path, format=rdf_format, base_iri=base, to_graph=own)
-                store.bulk_load(path=source.path, format=rdf_format, base_iri=base)
         except (SyntaxError, ValueError, OSError) as exc:
             raise DatasetLoadError(f"{source.path}: {exc}") from exc
+    # The union: every triple of every named graph again in the default graph (a set: each triple once).
+    store.bulk_extend(
+        ox.Quad(quad.subject, quad.predicate, quad.object)
+        for quad in store.quads_for_pattern(None, None, None)
+    )
     store.flush()
     store.optimize()
     return sizes_of(store)
@@ -127,15 +135,6 @@ def sizes_of(store: ox.Store) -> dict[str, int]:
     sizes = {row["g"].value: int(row["n"].value) for row in per_graph if isinstance(row["g"], ox.NamedNode)}
     sizes[""] = int(next(union)["n"].value)
     return sizes
-
-
-def _named(quads: Iterable[ox.Quad], own: ox.NamedNode) -> Iterator[ox.Quad]:
-    """The quads of a file, those of its default graph moved to the file's own graph."""
-    for quad in quads:
-        if isinstance(quad.graph_name, ox.DefaultGraph):
-            yield ox.Quad(quad.subject, quad.predicate, quad.object, own)
-        else:
-            yield quad
 
 
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
