@@ -24,8 +24,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
-__all__ = ["CachedAnswer", "KeyLocks", "ResultCache", "etag_of"]
+from werkzeug.wrappers import Response
+
+#: A response of any class (Flask's, werkzeug's): given back as it came.
+R = TypeVar("R", bound=Response)
+
+__all__ = ["CachedAnswer", "KeyLocks", "ResultCache", "etag_of", "tagged"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,20 @@ ENTRY_OVERHEAD = 256
 def etag_of(key: tuple[object, ...]) -> str:
     """The digest of an answer's key: its entity tag and the cache's key, revealing nothing of the query."""
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+def tagged(response: R, tag: str | None) -> R:
+    """Mark an answer as negotiated (``Vary: Accept``) and, when it has a tag, revalidatable by its ETag before
+    any reuse (``Cache-Control: public, no-cache``: it may be stored, and revalidating it is cheap).
+
+    The headers are written as text: werkzeug's header objects cost as much as the rest of a cache hit.
+    """
+    headers = response.headers
+    headers["Vary"] = "Accept"
+    if tag is not None:
+        headers["ETag"] = f'W/"{tag}"'
+        headers["Cache-Control"] = "public, no-cache"
+    return response
 
 
 class ResultCache:

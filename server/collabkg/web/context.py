@@ -31,7 +31,7 @@ from ..queryfiles import CannedQuery, ServedQueries
 from ..search import SearchIndex, read_documents
 from ..store.base import DatasetStatistics, Store
 from ..store.oxigraph import Limits
-from .cache import CachedAnswer, KeyLocks, ResultCache, etag_of
+from .cache import CachedAnswer, KeyLocks, ResultCache, etag_of, tagged
 from .vocabdoc import ontology_documentation
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 T = TypeVar("T")
 P = ParamSpec("P")
 #: Headers of a page that are written afresh for each response rather than kept with it.
-_UNKEPT_HEADERS = frozenset({"content-length", "content-type", "etag", "cache-control", "date"})
+_UNKEPT_HEADERS = frozenset({"content-length", "content-type", "etag", "cache-control", "vary", "date"})
 
 #: Where an app keeps its :class:`Service`.
 EXTENSION = "collabkg"
@@ -254,7 +254,7 @@ def kept(view: Callable[P, Response]) -> Callable[P, Response]:
         )
         tag = etag_of(key)
         if request.if_none_match.contains_weak(tag):
-            return _page_tagged(Response(status=304), tag)
+            return tagged(Response(status=304), tag)
         cached = current.cache.get(tag)
         if cached is None:
             with current.making.hold(tag, timeout=current.settings.query_timeout):
@@ -274,13 +274,6 @@ def kept(view: Callable[P, Response]) -> Callable[P, Response]:
                     current.cache.put(tag, cached)
         response = Response(cached.body, status=cached.status, content_type=cached.content_type)
         response.headers.extend(cached.headers)
-        return _page_tagged(response, tag)
+        return tagged(response, tag)
 
     return answer
-
-
-def _page_tagged(response: Response, tag: str) -> Response:
-    """A kept page's tag: stored by a browser or proxy, revalidated before reuse (cheap by its tag)."""
-    response.headers["ETag"] = f'W/"{tag}"'
-    response.headers["Cache-Control"] = "public, no-cache"
-    return response

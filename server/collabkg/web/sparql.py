@@ -36,7 +36,7 @@ from ..formats import (
 )
 from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
 from ..store.query import DatasetSelection, PreparedQuery, prepare
-from .cache import CachedAnswer, etag_of
+from .cache import CachedAnswer, etag_of, tagged
 from .context import DatasetFacts, absolute_url, service, within_limits
 
 bp = Blueprint("sparql", __name__)
@@ -197,7 +197,7 @@ def answer(
     key = _cache_key(query, name, store.version, requested_formats, selection, init_bindings, limit)
     tag = None if key is None else etag_of(key)
     if tag is not None and request.if_none_match.contains_weak(tag):
-        return _tagged(Response(status=304), tag)
+        return tagged(Response(status=304), tag)
     cached = cache.get(tag) if tag is not None else None
     if cached is None:
 
@@ -223,7 +223,7 @@ def answer(
     response = Response(cached.body, content_type=cached.content_type)
     if cached.truncated:
         response.headers[TRUNCATED_HEADER] = str(limit)
-    return _tagged(response, tag)
+    return tagged(response, tag)
 
 
 def endpoint_url() -> str:
@@ -260,20 +260,6 @@ def _cache_key(
 
 def _sorted(graphs: frozenset[URIRef] | None) -> tuple[str, ...] | None:
     return None if graphs is None else tuple(sorted(graphs))
-
-
-def _tagged(response: Response, tag: str | None) -> Response:
-    """Mark an answer as negotiated and, when it has a tag, revalidatable by its ETag before any reuse.
-
-    The headers are written as text: werkzeug's header objects cost as much as the rest of a cache hit.
-    """
-    headers = response.headers
-    headers["Vary"] = "Accept"
-    if tag is not None:
-        headers["ETag"] = f'W/"{tag}"'
-        # May be stored, but revalidated: the ETag makes that cheap.
-        headers["Cache-Control"] = "public, no-cache"
-    return response
 
 
 @bp.route("/sparql", methods=[*METHODS, "PUT", "DELETE", "PATCH"], provide_automatic_options=False)
