@@ -7,8 +7,9 @@ The pipeline, one function per stage::
                the queries/checks/*-violation.rq checks (SPARQL)         validation.check)
     reason     OWL 2 RL over ontology + data, keeping what is new       (reasoning.infer)
     explain    the rule and premises of each inferred triple (PROV-O)   (explanations.explain)
-    write      build/collabkg-<hash>.trig, the store, the search index,  (trig, write_store,
-               then build/manifest.json                                  search_index)
+    write      build/collabkg-<hash>.trig                               (trig)
+    store      build/store-<hash>/, the served Oxigraph store            (write_store)
+    index      build/search-<hash>.sqlite, then build/manifest.json     (search_index)
 
 The dataset holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``), ``graph/inferred``
 and ``graph/explanations``. ``manifest.json`` records the fingerprint of the inputs and the code
@@ -96,8 +97,8 @@ class BuildResult:
     rebuilt: bool
     #: Triples per named graph IRI.
     graphs: dict[str, int]
-    #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write``, ``total``) of the build
-    #: that wrote the output.
+    #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write`` the TriG, ``store``,
+    #: ``index`` the search index, ``total``) of the build that wrote the output.
     timings: dict[str, float]
 
     @classmethod
@@ -207,26 +208,36 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         INFERRED_GRAPH: inferred,
         EXPLANATIONS_GRAPH: explanations,
     }
+    graphs = {str(name): len(graph) for name, graph in named.items()}
     dataset, dataset_sha256 = _write_hashed_dataset(paths, named)
+    mark = _lap(timings, "write", mark)
+    log(
+        f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
+        f"{sum(graphs.values()):,} triples"
+    )
     store, union_size = write_store(paths, dataset, dataset_sha256)
-    manifest = Manifest(
+    mark = _lap(timings, "store", mark)
+    log(
+        f"store     {timings['store']:6.2f}s  {show(paths.build_dir / store, paths)}: {union_size:,} in the union"
+    )
+    search_index = _search_index(paths, store, dataset_sha256)
+    _lap(timings, "index", mark)
+    _lap(timings, "total", started)
+    log(
+        f"index     {timings['index']:6.2f}s  {show(paths.build_dir / search_index, paths)} "
+        f"(total {timings['total']:.2f}s)"
+    )
+    return Manifest(
         fingerprint=fingerprint(inputs, paths),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        graphs={str(name): len(graph) for name, graph in named.items()},
-        timings=timings,  # completed below, before the manifest is written
+        graphs=graphs,
+        timings=timings,
         dataset=dataset,
         dataset_sha256=dataset_sha256,
         store=store,
         union_size=union_size,
-        search_index=_search_index(paths, store, dataset_sha256),
+        search_index=search_index,
     )
-    _lap(timings, "write", mark)
-    _lap(timings, "total", started)
-    log(
-        f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
-        f"{sum(manifest.graphs.values()):,} triples (total {timings['total']:.2f}s)"
-    )
-    return manifest
 
 
 def _validate(
