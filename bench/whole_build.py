@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,8 +87,11 @@ def _resident_mb(pid: int) -> float:
 
 def run_build(root: Path, size: int, *, ceiling_gb: float) -> Run:
     """Run ``collabkg --root root build --force`` and measure it; kills it past ``ceiling_gb`` of resident
-    memory. The command is the ``collabkg`` beside this interpreter, so the checkout's code is what runs."""
+    memory. The command is the ``collabkg`` beside this interpreter, so the checkout's code is what runs; the
+    project's ``build/`` is removed first."""
     run = Run(size)
+    # A build that finds its store already written (the same dataset) keeps it: every run starts from nothing.
+    shutil.rmtree(root / "build", ignore_errors=True)
     command = [str(Path(sys.executable).parent / "collabkg"), "--root", str(root), "build", "--force"]
     started = time.monotonic()
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -162,6 +166,10 @@ def table(runs: list[Run]) -> str:
             memory = f"{(run.peak_mb / previous.peak_mb) ** (1 / decades):.1f}x"
         lines.append(f"{row} {run.inferred:>10,} {run.explanations:>11,} {growth:>8} {memory:>8}")
         previous = run
+    lines.append("peak MB per stage (polled):")
+    for run in runs:
+        peaks = ", ".join(f"{stage} {mb:,.0f}" for stage, mb in run.stage_peak_mb.items())
+        lines.append(f"  {run.asserted or run.size:,}: {peaks}")
     lines.append(
         "Seconds per stage as `collabkg build` logs them; total: their sum. peak MB: the build process's "
         "largest resident memory, polled every 0.1 s; at: the stage that held it. explan.: triples of "
