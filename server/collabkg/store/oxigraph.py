@@ -116,11 +116,15 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
 
 
 def sizes_of(store: ox.Store) -> dict[str, int]:
-    """Triples per named graph of a store, and of its default graph under ``""``."""
-    sizes = {
-        name.value: _count(store, name) for name in store.named_graphs() if isinstance(name, ox.NamedNode)
-    }
-    sizes[""] = _count(store, ox.DefaultGraph())
+    """Triples per named graph of a store, and of its default graph under ``""``.
+
+    Counted by SPARQL, inside Oxigraph: iterating the quads made a Python object of each, seconds a million.
+    """
+    sizes = {name.value: 0 for name in store.named_graphs() if isinstance(name, ox.NamedNode)}
+    for row in _select(store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+        if isinstance(row["g"], ox.NamedNode):
+            sizes[row["g"].value] = int(row["n"].value)
+    sizes[""] = next(int(row["n"].value) for row in _select(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"))
     return sizes
 
 
@@ -133,8 +137,11 @@ def _named(quads: Iterable[ox.Quad], own: ox.NamedNode) -> Iterator[ox.Quad]:
             yield quad
 
 
-def _count(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> int:
-    return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    """The solutions of a SELECT query over the store's own default graph (not the union of the named ones)."""
+    solutions = store.query(query)
+    assert isinstance(solutions, ox.QuerySolutions)
+    return solutions
 
 
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
