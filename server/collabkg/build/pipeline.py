@@ -151,10 +151,46 @@ def build(
 
 
 def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None]) -> Manifest:
-    """The stages, timed and logged; returns the manifest of the output written, not yet the build folder's."""
-    timings: dict[str, float] = {}
-    started = mark = time.perf_counter()
+    """The stages, timed and logged; returns the manifest of the output written, not yet the build folder's.
 
+    The graphs are made and written by :func:`_write_graphs` and gone when it returns: the store and the index
+    read the written file, and at a million triples the graphs are gigabytes that would sit idle meanwhile.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    dataset, dataset_sha256, graphs = _write_graphs(paths, inputs, log, timings)
+    mark = time.perf_counter()
+    store, union_size = write_store(paths, dataset, dataset_sha256)
+    mark = _lap(timings, "store", mark)
+    log(
+        f"store     {timings['store']:6.2f}s  {show(paths.build_dir / store, paths)}: {union_size:,} in the union"
+    )
+    search_index = _search_index(paths, store, dataset_sha256)
+    _lap(timings, "index", mark)
+    _lap(timings, "total", started)
+    log(
+        f"index     {timings['index']:6.2f}s  {show(paths.build_dir / search_index, paths)} "
+        f"(total {timings['total']:.2f}s)"
+    )
+    return Manifest(
+        fingerprint=fingerprint(inputs, paths),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        graphs=graphs,
+        timings=timings,
+        dataset=dataset,
+        dataset_sha256=dataset_sha256,
+        store=store,
+        union_size=union_size,
+        search_index=search_index,
+    )
+
+
+def _write_graphs(
+    paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None], timings: dict[str, float]
+) -> tuple[str, str, dict[str, int]]:
+    """Parse, validate, reason, explain and write the dataset file, timing each stage into ``timings``;
+    returns the file's name and sha256, and the triples of each graph."""
+    mark = time.perf_counter()
     terms: dict[str, Node] = {}
     asserted = Graph()  # the union of the data files, filled as they are parsed
     ontology = _parse(paths.ontology_file, inputs[paths.ontology_file], paths, terms)
@@ -212,34 +248,12 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     }
     graphs = {str(name): len(graph) for name, graph in named.items()}
     dataset, dataset_sha256 = _write_hashed_dataset(paths, named)
-    mark = _lap(timings, "write", mark)
+    _lap(timings, "write", mark)
     log(
         f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
         f"{sum(graphs.values()):,} triples"
     )
-    store, union_size = write_store(paths, dataset, dataset_sha256)
-    mark = _lap(timings, "store", mark)
-    log(
-        f"store     {timings['store']:6.2f}s  {show(paths.build_dir / store, paths)}: {union_size:,} in the union"
-    )
-    search_index = _search_index(paths, store, dataset_sha256)
-    _lap(timings, "index", mark)
-    _lap(timings, "total", started)
-    log(
-        f"index     {timings['index']:6.2f}s  {show(paths.build_dir / search_index, paths)} "
-        f"(total {timings['total']:.2f}s)"
-    )
-    return Manifest(
-        fingerprint=fingerprint(inputs, paths),
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        graphs=graphs,
-        timings=timings,
-        dataset=dataset,
-        dataset_sha256=dataset_sha256,
-        store=store,
-        union_size=union_size,
-        search_index=search_index,
-    )
+    return dataset, dataset_sha256, graphs
 
 
 def _validate(
