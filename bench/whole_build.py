@@ -127,6 +127,7 @@ def run_build(root: Path, size: int, *, ceiling_gb: float) -> Run:
             os.kill(process.pid, signal.SIGKILL)
         time.sleep(POLL_SECONDS)
     reader.join()
+    process.stderr.close()
     run.wall_seconds = time.monotonic() - started
     if process.returncode != 0 and not run.stopped:
         run.stopped = f"failed (exit {process.returncode}): " + " | ".join(log[-3:])
