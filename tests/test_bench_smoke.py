@@ -21,6 +21,8 @@ from bench.build_bench import run_once, table
 from bench.floor import engine_floor, open_store, rows, with_prefix
 from bench.generate import generate
 from bench.query_bench import lua_script, parse_wrk
+from bench.whole_build import STAGES, project, run_build
+from bench.whole_build import table as whole_table
 
 
 def test_generated_project_builds(tmp_path: Path) -> None:
@@ -31,6 +33,18 @@ def test_generated_project_builds(tmp_path: Path) -> None:
     assert set(result["seconds"]) == {"parse", "validate", "reason", "write"}
     assert (tmp_path / "out.trig").stat().st_size > 0
     assert "skipped: budget" in table([{"size": 1_500, "engine": "owlrl", "skipped": "budget"}])
+
+
+def test_whole_build_harness_runs_the_real_build(tmp_path: Path) -> None:
+    root = project(tmp_path, 1_500)
+    run = run_build(root, 1_500, ceiling_gb=8)
+    assert run.stopped == ""
+    assert set(run.seconds) == set(STAGES)
+    assert run.asserted >= 1_500 and run.inferred > 0 and run.explanations > run.inferred
+    assert run.peak_mb > 0 and set(run.stage_peak_mb) <= set(STAGES)
+    stopped = run_build(root, 1_500, ceiling_gb=0.001)  # any process is past a megabyte: killed at once
+    assert stopped.stopped.startswith("stopped at ")
+    assert "stopped at" in whole_table([run, stopped])
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:

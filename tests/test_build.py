@@ -206,7 +206,16 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "queries/pages/search-documents.rq",
     }
     assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
-    assert set(manifest["timings"]) == {"parse", "validate", "reason", "explain", "write", "total"}
+    assert set(manifest["timings"]) == {
+        "parse",
+        "validate",
+        "reason",
+        "explain",
+        "write",
+        "store",
+        "index",
+        "total",
+    }
     assert {"rdflib", "owlrl", "pyshacl", "pyoxigraph", "code_sha256"} <= set(manifest["code"])
 
 
@@ -704,7 +713,7 @@ def test_cli_build_prints_progress_per_stage_and_exits_0(tmp_path: Path) -> None
 
     assert result.exit_code == 0, result.output
     stages = [line.split()[0] for line in result.stderr.splitlines()]
-    assert stages == ["parse", "validate", "reason", "explain", "write"]
+    assert stages == ["parse", "validate", "reason", "explain", "write", "store", "index"]
     assert re.search(r"ontology \d{3} triples", result.stderr)  # the ontology's triple count, several hundred
     assert "2 data files" in result.stderr
     assert "triples inferred" in result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collabkg.build.explanations import explain, unexplained
+from collabkg.build.explanations import explain, nt_line, unexplained
 from collabkg.build.reasoning import RULES, derive, drop_noise, infer
 from collabkg.cli import main
 from collabkg.evidence.explanations import read_explanation
@@ -253,12 +253,34 @@ def test_rules_the_real_data_does_not_need_explain_what_owlrl_infers() -> None:
         """,
     )
     inferred = infer(ontology, data)
-    explanations = explain(ontology, {data_graph("small"): data}, inferred)
+    explained = explain(ontology, {data_graph("small"): data}, inferred, union=data)
+    explanations = explained.graph()
 
-    assert unexplained(explanations, inferred) == []
+    assert explained.unexplained == unexplained(explanations, inferred) == []
     used = {str(rule).rsplit("rule-", 1)[1] for rule in explanations.objects(None, CK.rule)}
     assert {"prp-inv2", "cls-hv1", "prp-spo1", "scm-spo", "eq-sym", "eq-trans"} <= used
     assert len(set(explanations.subjects(RDF.type, CK.Inference))) == len(inferred)
+
+
+def test_the_explanations_are_written_as_rdflib_would_write_them(asserted: dict[URIRef, Graph]) -> None:
+    """The build writes the explanations a node at a time, as sorted N-Triples lines, and every other graph
+    with :func:`nt_line`: the same lines, and as many, as rdflib's serializer gives for the same triples."""
+    ontology = asserted[ONTOLOGY_GRAPH]
+    sources = {name: graph for name, graph in asserted.items() if name != ONTOLOGY_GRAPH}
+    union = Graph()
+    for graph in sources.values():
+        union += graph
+    inferred = infer(ontology, union)
+    explained = explain(ontology, sources, inferred, union=union)
+    graph = explained.graph()
+
+    def rdflib_lines(graph: Graph) -> list[bytes]:
+        return sorted(graph.serialize(format="nt", encoding="utf-8").splitlines(keepends=True))
+
+    assert len(explained) == len(graph) > 30_000
+    assert list(explained.lines()) == rdflib_lines(graph)
+    for each in [*asserted.values(), inferred]:  # literals with quotes, line breaks, languages and datatypes
+        assert sorted(nt_line(triple).encode() for triple in each) == rdflib_lines(each)
 
 
 # --- Served: the canned query, the trail page, the command --------------------------------------------------

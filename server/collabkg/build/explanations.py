@@ -7,13 +7,16 @@ rules the ontology uses (:data:`RULES`). A triple is recorded only from premises
 derived with a smaller depth), so derivations never form cycles and following premises always ends at asserted
 triples.
 
-:func:`explain` writes the derivations of the inferred graph as PROV-O data (the build's
-``graph/explanations``): each triple is an ``rdf:Statement`` node. An inferred one is a ``ck:Inference`` that
+:func:`explain` gives the derivations of the inferred graph as PROV-O data (the build's
+``graph/explanations``, :class:`Explanations`): each triple is an ``rdf:Statement`` node. An inferred one is a ``ck:Inference`` that
 ``prov:wasGeneratedBy`` a ``ck:RuleApplication`` naming the rule (``ck:rule``, an individual of the ontology),
 the term whose axiom it applied (``ck:axiomOf``) and its premises (``prov:used``); an asserted premise is a
 ``ck:AssertedStatement`` with the named graphs that hold it (``ck:inGraph``) and the claims of the sources that
 support it (``ck:supportedBy``). A statement's IRI is a hash of its triple
-(:func:`collabkg.namespaces.statement_iri`), so a premise that many derivations share is one node.
+(:func:`collabkg.namespaces.statement_iri`), so a premise that many derivations share is one node. The graph
+is about 16 triples per inferred triple, the largest of the build by far, so it is not held as rdflib triples:
+:class:`Explanations` keeps one entry per statement node and writes each node's triples when asked, as the
+sorted N-Triples lines of the dataset file (:func:`nt_line`).
 :mod:`collabkg.evidence.explanations` reads such data back as a tree, for pages and the terminal.
 
 Two steps of the OWL 2 RL tables are one rule in the derivations: ``cls-hv1``/``cls-hv2`` with
@@ -24,16 +27,16 @@ the noise (:func:`collabkg.build.reasoning.drop_noise`), is exactly owlrl's infe
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from rdflib import RDF, BNode, Graph, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
 from ..namespaces import CK, ONTOLOGY_GRAPH, PREFIXES, statement_iri
-from .reasoning import derive
+from .reasoning import Derivation, derive
 
-__all__ = ["explain", "unexplained"]
+__all__ = ["Explanations", "explain", "nt_line", "unexplained"]
 
 Triple = tuple[Node, Node, Node]
 # The terms the rules and the writer use on every triple, looked up once (a namespace attribute is a lookup).
@@ -41,10 +44,94 @@ _TYPE, _SUBJECT, _PREDICATE, _OBJECT = RDF.type, RDF.subject, RDF.predicate, RDF
 _ENTITY, _ACTIVITY, _GENERATED_BY, _USED = PROV.Entity, PROV.Activity, PROV.wasGeneratedBy, PROV.used
 _INFERENCE, _ASSERTED, _APPLICATION = CK.Inference, CK.AssertedStatement, CK.RuleApplication
 _RULE, _AXIOM_OF, _IN_GRAPH, _SUPPORTED_BY = CK.rule, CK.axiomOf, CK.inGraph, CK.supportedBy
+#: What an asserted statement node records besides its triple: the graphs that hold it, the claims behind it.
+_Asserted = tuple[tuple[URIRef, ...], tuple[Node, ...]]
 
 
-def explain(ontology: Graph, asserted: Mapping[URIRef, Graph], inferred: Graph) -> Graph:
-    """The derivation of each triple of ``inferred``, down to asserted triples, as PROV-O data (a new graph).
+class Explanations:
+    """The explanations graph, one entry per statement node, its triples made only when they are read.
+
+    Held as rdflib triples, the graph took more memory than the rest of a large build together; an entry here
+    is the statement's triple and its derivation (which :func:`collabkg.build.reasoning.derive` holds anyway)
+    or, for an asserted premise, its graphs and claims.
+    """
+
+    def __init__(
+        self,
+        statements: dict[URIRef, tuple[Triple, Derivation | _Asserted]],
+        size: int,
+        missing: list[Triple],
+    ) -> None:
+        self._statements = statements
+        self._size = size
+        #: The inferred triples without an explanation (no rule here derives them), sorted.
+        self.unexplained = missing
+
+    def __len__(self) -> int:
+        """The number of triples, as a graph of them would count them."""
+        return self._size
+
+    def __iter__(self) -> Iterator[Triple]:
+        """Every triple, statement node by statement node."""
+        for node in self._statements:
+            yield from self._of(node)
+
+    def graph(self) -> Graph:
+        """The triples as an rdflib graph, with the project's prefixes: for reading a small one."""
+        out = Graph()
+        for prefix, namespace in PREFIXES.items():
+            out.bind(prefix, namespace)
+        out.addN((s, p, o, out) for s, p, o in self)
+        return out
+
+    def lines(self) -> Iterator[bytes]:
+        """The triples as N-Triples lines (:func:`nt_line`), sorted, made a node at a time.
+
+        A line starts with its subject: a statement node's IRI or its application's blank node, both named by
+        the same fixed-length hash. So the lines sort as the nodes do, IRIs (``<``) before blank nodes (``_``),
+        and within a node as its own few lines do: the whole list is never held.
+        """
+        nodes = sorted(self._statements)
+        for applications in (False, True):
+            for node in nodes:
+                own = {
+                    nt_line(triple)
+                    for triple in self._of(node)
+                    if isinstance(triple[0], BNode) == applications
+                }
+                for line in sorted(own):
+                    yield line.encode()
+
+    def _of(self, node: URIRef) -> Iterator[Triple]:
+        """The triples of one statement node, and of its rule application."""
+        triple, why = self._statements[node]
+        yield from ((node, _SUBJECT, triple[0]), (node, _PREDICATE, triple[1]), (node, _OBJECT, triple[2]))
+        yield node, _TYPE, _ENTITY
+        if not isinstance(why, Derivation):
+            graphs, claims = why
+            yield node, _TYPE, _ASSERTED
+            yield from ((node, _IN_GRAPH, name) for name in graphs)
+            yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
+            return
+        application = BNode(
+            f"application-{node[-32:]}"
+        )  # one per inference: named after it, the same each build
+        yield from (
+            (node, _TYPE, _INFERENCE),
+            (node, _GENERATED_BY, application),
+            (application, _TYPE, _ACTIVITY),
+            (application, _TYPE, _APPLICATION),
+            (application, _RULE, CK[f"rule-{why.rule}"]),
+        )
+        if why.axiom is not None:
+            yield application, _AXIOM_OF, why.axiom
+        yield from ((application, _USED, statement_iri(premise)) for premise in why.premises)
+
+
+def explain(
+    ontology: Graph, asserted: Mapping[URIRef, Graph], inferred: Graph, *, union: Graph
+) -> Explanations:
+    """The derivation of each triple of ``inferred``, down to asserted triples, as PROV-O data.
 
     The statement nodes carry no ``rdf:Statement`` type: ``rdf:subject`` implies it (its RDFS domain), and the
     graph is large enough that a triple fewer per node shows in the build's write time.
@@ -52,50 +139,50 @@ def explain(ontology: Graph, asserted: Mapping[URIRef, Graph], inferred: Graph) 
     :param asserted: the data graphs by name (the ontology is ``graph/ontology``): an asserted premise names
         the graphs that hold it.
     :param inferred: what the reasoner added (:func:`collabkg.build.reasoning.infer`); a triple the rules here do not
-        derive gets no explanation, and :func:`unexplained` lists it.
+        derive gets no explanation, and :attr:`Explanations.unexplained` lists it.
+    :param union: the union of the ``asserted`` graphs (the build has it already: a copy would be the data again).
     """
     sources = {ONTOLOGY_GRAPH: ontology, **asserted}
-    data = Graph()
-    for graph in asserted.values():
-        data += graph
-    derivations = derive(ontology, data)
-    claims = _supporting_claims(data)
-    written: list[Triple] = []
+    derivations = derive(ontology, union)
+    claims = _supporting_claims(union)
+    statements: dict[URIRef, tuple[Triple, Derivation | _Asserted]] = {}
+    size = 0
     pending = [triple for triple in inferred if triple in derivations]
-    seen: set[Triple] = set()
     while pending:
         triple = pending.pop()
-        if triple in seen:
-            continue
-        seen.add(triple)
         node = statement_iri(triple)
-        written += [(node, _SUBJECT, triple[0]), (node, _PREDICATE, triple[1]), (node, _OBJECT, triple[2])]
-        written.append((node, _TYPE, _ENTITY))
+        if node in statements:
+            continue
         derivation = derivations.get(triple)
         if derivation is None:
-            written.append((node, _TYPE, _ASSERTED))
-            written += [(node, _IN_GRAPH, name) for name, graph in sources.items() if triple in graph]
-            written += [(node, _SUPPORTED_BY, claim) for claim in claims.get(triple, ())]
+            graphs = tuple(name for name, graph in sources.items() if triple in graph)
+            supported = tuple(claims.get(triple, ()))
+            statements[node] = (triple, (graphs, supported))
+            size += 5 + len(graphs) + len(supported)
             continue
-        application = BNode(
-            f"application-{node[-32:]}"
-        )  # one per inference: named after it, the same each build
-        written += [
-            (node, _TYPE, _INFERENCE),
-            (node, _GENERATED_BY, application),
-            (application, _TYPE, _ACTIVITY),
-            (application, _TYPE, _APPLICATION),
-            (application, _RULE, CK[f"rule-{derivation.rule}"]),
-        ]
-        if derivation.axiom is not None:
-            written.append((application, _AXIOM_OF, derivation.axiom))
-        written += [(application, _USED, statement_iri(premise)) for premise in derivation.premises]
+        statements[node] = (triple, derivation)
+        size += 9 + (derivation.axiom is not None) + len(set(derivation.premises))
         pending.extend(derivation.premises)
-    out = Graph()
-    for prefix, namespace in PREFIXES.items():
-        out.bind(prefix, namespace)
-    out.addN((s, p, o, out) for s, p, o in written)
-    return out
+    missing = sorted(triple for triple in inferred if triple not in derivations)
+    return Explanations(statements, size, missing)
+
+
+def nt_line(triple: Triple) -> str:
+    """The N-Triples line of a triple, character for character as rdflib's N-Triples serializer writes it.
+
+    The dataset file is these lines, sorted, so that the same graphs are the same bytes; the explanations are
+    written with it a node at a time (:meth:`Explanations.lines`) and the other graphs triple by triple, and a
+    test holds it to rdflib's serializer on the real data.
+    """
+    s, p, o = triple
+    if not isinstance(o, Literal):
+        return f"{s.n3()} {p.n3()} {o.n3()} .\n"
+    quoted = o.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"').replace("\r", "\\r")
+    if o.language:
+        return f'{s.n3()} {p.n3()} "{quoted}"@{o.language} .\n'
+    if o.datatype:
+        return f'{s.n3()} {p.n3()} "{quoted}"^^<{o.datatype}> .\n'
+    return f'{s.n3()} {p.n3()} "{quoted}" .\n'
 
 
 def _supporting_claims(data: Graph) -> dict[Triple, set[Node]]:

@@ -7,8 +7,9 @@ The pipeline, one function per stage::
                the queries/checks/*-violation.rq checks (SPARQL)         validation.check)
     reason     OWL 2 RL over ontology + data, keeping what is new       (reasoning.infer)
     explain    the rule and premises of each inferred triple (PROV-O)   (explanations.explain)
-    write      build/collabkg-<hash>.trig, the store, the search index,  (trig, write_store,
-               then build/manifest.json                                  search_index)
+    write      build/collabkg-<hash>.trig                               (trig)
+    store      build/store-<hash>/, the served Oxigraph store            (write_store)
+    index      build/search-<hash>.sqlite, then build/manifest.json     (search_index)
 
 The dataset holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``), ``graph/inferred``
 and ``graph/explanations``. ``manifest.json`` records the fingerprint of the inputs and the code
@@ -26,30 +27,31 @@ last two go: a server still running on the one before keeps working.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 import pyoxigraph as oxigraph
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.term import Node
 
-from ..manifest import Manifest, fingerprint, freshness, input_files, sha256, show
+from ..manifest import Manifest, fingerprint, freshness, input_files, show
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths
 from ..queryfiles import QueryFileError, check_served_queries
 from ..store import oxigraph as served_store
 from ..store.base import DatasetLoadError, DatasetSource
-from .explanations import explain, unexplained
+from .explanations import Explanations, explain, nt_line
 from .reasoning import InconsistentGraph, infer
 from .search_index import SearchIndexError, write_search_index
 from .turtle import TurtleSyntaxError, parse_turtle
@@ -69,6 +71,7 @@ _logger = logging.getLogger(__name__)
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: Inferred triples without an explanation that the build log lists one by one; the rest are counted.
 _SHOWN_UNEXPLAINED = 10
+_T = TypeVar("_T")
 
 
 class BuildError(Exception):
@@ -96,8 +99,8 @@ class BuildResult:
     rebuilt: bool
     #: Triples per named graph IRI.
     graphs: dict[str, int]
-    #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write``, ``total``) of the build
-    #: that wrote the output.
+    #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write`` the TriG, ``store``,
+    #: ``index`` the search index, ``total``) of the build that wrote the output.
     timings: dict[str, float]
 
     @classmethod
@@ -148,10 +151,46 @@ def build(
 
 
 def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None]) -> Manifest:
-    """The stages, timed and logged; returns the manifest of the output written, not yet the build folder's."""
-    timings: dict[str, float] = {}
-    started = mark = time.perf_counter()
+    """The stages, timed and logged; returns the manifest of the output written, not yet the build folder's.
 
+    The graphs are made and written by :func:`_write_graphs` and gone when it returns: the store and the index
+    read the written file, and at a million triples the graphs are gigabytes that would sit idle meanwhile.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    dataset, dataset_sha256, graphs = _write_graphs(paths, inputs, log, timings)
+    mark = time.perf_counter()
+    store, union_size = write_store(paths, dataset, dataset_sha256)
+    mark = _lap(timings, "store", mark)
+    log(
+        f"store     {timings['store']:6.2f}s  {show(paths.build_dir / store, paths)}: {union_size:,} in the union"
+    )
+    search_index = _search_index(paths, store, dataset_sha256)
+    _lap(timings, "index", mark)
+    _lap(timings, "total", started)
+    log(
+        f"index     {timings['index']:6.2f}s  {show(paths.build_dir / search_index, paths)} "
+        f"(total {timings['total']:.2f}s)"
+    )
+    return Manifest(
+        fingerprint=fingerprint(inputs, paths),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        graphs=graphs,
+        timings=timings,
+        dataset=dataset,
+        dataset_sha256=dataset_sha256,
+        store=store,
+        union_size=union_size,
+        search_index=search_index,
+    )
+
+
+def _write_graphs(
+    paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], None], timings: dict[str, float]
+) -> tuple[str, str, dict[str, int]]:
+    """Parse, validate, reason, explain and write the dataset file, timing each stage into ``timings``;
+    returns the file's name and sha256, and the triples of each graph."""
+    mark = time.perf_counter()
     terms: dict[str, Node] = {}
     asserted = Graph()  # the union of the data files, filled as they are parsed
     ontology = _parse(paths.ontology_file, inputs[paths.ontology_file], paths, terms)
@@ -188,8 +227,8 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     log(f"reason    {timings['reason']:6.2f}s  {len(inferred):,} triples inferred (OWL 2 RL, noise left out)")
 
     sources = {data_graph(stem): g for stem, g in data.items()}
-    explanations = explain(ontology, sources, inferred)
-    missing = unexplained(explanations, inferred)
+    explanations = explain(ontology, sources, inferred, union=asserted)
+    missing = explanations.unexplained
     mark = _lap(timings, "explain", mark)
     log(
         f"explain   {timings['explain']:6.2f}s  {len(inferred) - len(missing):,} of {len(inferred):,} inferred "
@@ -201,32 +240,20 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     if len(missing) > _SHOWN_UNEXPLAINED:
         log(f"  warning: ... and {len(missing) - _SHOWN_UNEXPLAINED:,} more without an explanation")
 
-    named = {
+    named: dict[URIRef, Graph | Explanations] = {
         ONTOLOGY_GRAPH: ontology,
         **sources,
         INFERRED_GRAPH: inferred,
         EXPLANATIONS_GRAPH: explanations,
     }
+    graphs = {str(name): len(graph) for name, graph in named.items()}
     dataset, dataset_sha256 = _write_hashed_dataset(paths, named)
-    store, union_size = write_store(paths, dataset, dataset_sha256)
-    manifest = Manifest(
-        fingerprint=fingerprint(inputs, paths),
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        graphs={str(name): len(graph) for name, graph in named.items()},
-        timings=timings,  # completed below, before the manifest is written
-        dataset=dataset,
-        dataset_sha256=dataset_sha256,
-        store=store,
-        union_size=union_size,
-        search_index=_search_index(paths, store, dataset_sha256),
-    )
     _lap(timings, "write", mark)
-    _lap(timings, "total", started)
     log(
         f"write     {timings['write']:6.2f}s  {show(paths.dataset_file, paths)}: {len(named)} graphs, "
-        f"{sum(manifest.graphs.values()):,} triples (total {timings['total']:.2f}s)"
+        f"{sum(graphs.values()):,} triples"
     )
-    return manifest
+    return dataset, dataset_sha256, graphs
 
 
 def _validate(
@@ -298,43 +325,56 @@ def _parse(
         raise BuildError(f"{show(file, paths)}:{exc.line}:{exc.column}: {exc.message}{shown}") from exc
 
 
-def write_dataset(file: Path, graphs: dict[Any, Graph]) -> str:
-    """Write the named graphs as TriG (:func:`trig`), atomically; returns the file's sha256."""
-    content = trig(graphs)
-    _write_atomically(file, content)
-    return sha256(content)
+def write_dataset(file: Path, graphs: Mapping[Any, Graph | Explanations]) -> str:
+    """Write the named graphs as TriG (:func:`write_trig`), atomically; returns the file's sha256."""
+    return _write_atomically(file, lambda out: write_trig(out, graphs))
 
 
-def trig(graphs: dict[Any, Graph]) -> bytes:
-    """The named graphs as TriG.
+def write_trig(out: BinaryIO, graphs: Mapping[Any, Graph | Explanations]) -> str:
+    """Write the named graphs as TriG to ``out``; returns the sha256 of what was written.
 
     Each graph is a ``<name> { ... }`` block of N-Triples lines, which TriG reads as they are. rdflib's TriG
     serializer (prefixed names, triples grouped by subject) reads better but takes many times as long
     (bench/RESULTS.md); people read the graph through the server, which has the prefixes. The lines are sorted,
     so the same graphs are the same bytes, whatever order they were made in (the blank nodes' labels are the
-    parser's, the same for the same inputs: :func:`.turtle.parse_turtle`); the file names no time.
+    parser's, the same for the same inputs: :func:`.turtle.parse_turtle`); the file names no time. They are
+    written as they come, a graph at a time (the explanations a node at a time), and hashed on the way: the
+    dataset is never one object in memory, which at a million triples was gigabytes.
     """
-    chunks = []
+    digest = hashlib.sha256()
+
+    def write(chunk: bytes) -> None:
+        digest.update(chunk)
+        out.write(chunk)
+
     for name, graph in graphs.items():
-        lines = graph.serialize(format="nt", encoding="utf-8").splitlines(keepends=True)
-        chunks += [f"<{name}> {{\n".encode(), *sorted(lines), b"}\n"]
-    return b"".join(chunks)
+        write(f"<{name}> {{\n".encode())
+        if isinstance(graph, Explanations):
+            lines: Iterable[bytes] = graph.lines()
+        else:
+            lines = sorted(nt_line(triple).encode() for triple in graph)
+        for line in lines:
+            write(line)
+        write(b"}\n")
+    return digest.hexdigest()
 
 
-def _write_hashed_dataset(paths: ProjectPaths, graphs: dict[Any, Graph]) -> tuple[str, str]:
+def _write_hashed_dataset(paths: ProjectPaths, graphs: Mapping[Any, Graph | Explanations]) -> tuple[str, str]:
     """Write the dataset as ``build/collabkg-<hash>.trig``, atomically; returns its name and sha256.
 
-    A file of that name is written anew all the same: it may be one damaged since (that is why it is stale).
+    The name is known once the file is written: it is written under a temporary name and renamed. A file of
+    that name is replaced all the same: it may be one damaged since (that is why it is stale).
 
     :raises BuildError: the file cannot be written.
     """
-    content = trig(graphs)
-    digest = sha256(content)
-    name = f"collabkg-{digest[:16]}.trig"
+    temporary = paths.build_dir / ".collabkg.trig.tmp"  # the build folder's lock makes the name this build's
     try:
-        _write_atomically(paths.build_dir / name, content)
+        digest = _write_atomically(temporary, lambda out: write_trig(out, graphs))
+        name = f"collabkg-{digest[:16]}.trig"
+        os.replace(temporary, paths.build_dir / name)
     except OSError as exc:
-        raise BuildError(f"{show(paths.build_dir / name, paths)}: {exc.strerror}") from exc
+        temporary.unlink(missing_ok=True)
+        raise BuildError(f"{show(paths.build_dir, paths)}: the dataset could not be written: {exc}") from exc
     return name, digest
 
 
@@ -388,7 +428,7 @@ def _switch(paths: ProjectPaths, manifest: Manifest) -> Path:
     try:
         linked.unlink(missing_ok=True)
         os.link(paths.build_dir / manifest.dataset, linked)
-        _write_atomically(paths.manifest_file, manifest.to_json())
+        _write_atomically(paths.manifest_file, lambda out: out.write(manifest.to_json()))
     except OSError as exc:
         linked.unlink(missing_ok=True)
         raise BuildError(f"{show(paths.build_dir, paths)}: the build could not be saved: {exc}") from exc
@@ -414,12 +454,13 @@ def _remove(paths: ProjectPaths, names: set[str]) -> None:
             output.unlink(missing_ok=True)
 
 
-def _write_atomically(file: Path, content: bytes) -> None:
-    """Write a temporary file beside ``file``, then rename it over: readers see the old or the new file."""
+def _write_atomically(file: Path, write: Callable[[BinaryIO], _T]) -> _T:
+    """Write a temporary file beside ``file`` with ``write``, then rename it over: readers see the old or the
+    new file. Returns what ``write`` returns."""
     handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(content)
+            written = write(out)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temporary, 0o644)  # mkstemp makes it private; the output is for any user of the server
@@ -427,6 +468,7 @@ def _write_atomically(file: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return written
 
 
 @contextmanager
