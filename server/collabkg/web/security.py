@@ -13,6 +13,7 @@ lays out its panes) and the vocabulary (pyLODE writes its stylesheet inline; its
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 
@@ -44,8 +45,12 @@ def policy(**relaxed: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+@functools.lru_cache(maxsize=4)
 def inline_style_hashes(html: str) -> str:
-    """The CSP sources (``'sha256-…'``) that allow exactly the ``<style>`` elements of ``html``, in order."""
+    """The CSP sources (``'sha256-…'``) that allow exactly the ``<style>`` elements of ``html``, in order.
+
+    Kept per page text: the vocabulary's page is made once and sent many times (a quarter of a megabyte to scan).
+    """
     return " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(match.group(1).encode()).digest()).decode() + "'"
         for match in _STYLE_ELEMENT.finditer(html)
