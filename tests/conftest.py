@@ -22,7 +22,7 @@ from typing import Any
 
 import pyoxigraph
 import pytest
-from collabkg.namespaces import PREFIXES
+from collabkg.namespaces import GRAPH, PREFIXES
 from collabkg.store.base import DatasetSource
 from collabkg.store.oxigraph import OxigraphStore
 from collabkg.web import create_app
@@ -207,6 +207,29 @@ def built_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_app(built_dataset: Path) -> Flask:
     """One app over the real built graph for the whole session: no request can change it (tests check that)."""
     return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
+
+
+@pytest.fixture(scope="session")
+def served(built_dataset: Path) -> Dataset:
+    """The built dataset, read by rdflib independently of the server (and of its text index), to check what the
+    service says against."""
+    dataset = Dataset(default_union=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset.parse(built_dataset, format="trig")
+    return dataset
+
+
+def evidence_client(base_url: str | None = None) -> FlaskClient:
+    """A client of an app over ``tests/data/evidence.ttl``, a small graph whose every answer is known."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "PROJECT_ROOT": str(ROOT),
+        "DATASET_FILES": [DatasetSource(DATA / "evidence.ttl", GRAPH["evidence-test"])],
+    }
+    if base_url is not None:
+        config["BASE_URL"] = base_url
+    return create_app(config).test_client()
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import warnings
 from collections import defaultdict
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from collabkg.namespaces import CITO, CK, GRAPH, ID
-from collabkg.store.base import DatasetSource
-from collabkg.web import create_app
-from conftest import DATA, ROOT
+from collabkg.namespaces import CITO, CK, ID
+from conftest import evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import RDF, Dataset, URIRef
@@ -30,25 +26,8 @@ def client(built_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def served(built_dataset: Path) -> Dataset:
-    dataset = Dataset(default_union=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        dataset.parse(built_dataset, format="trig")
-    return dataset
-
-
-@pytest.fixture(scope="module")
 def small() -> FlaskClient:
-    app = create_app(
-        {
-            "TESTING": True,
-            "PROJECT_ROOT": str(ROOT),
-            "BASE_URL": "https://kg.example.org",
-            "DATASET_FILES": [DatasetSource(DATA / "evidence.ttl", GRAPH["evidence-test"])],
-        }
-    )
-    return app.test_client()
+    return evidence_client("https://kg.example.org")
 
 
 def table(client: FlaskClient) -> list[dict[str, str]]:

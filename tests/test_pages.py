@@ -14,7 +14,7 @@ from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
 from collabkg.namespaces import CITO, CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID, statement_iri
 from collabkg.store.base import DatasetSource
 from collabkg.web import create_app
-from conftest import DATA, ROOT, LiveServer
+from conftest import DATA, ROOT, LiveServer, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
@@ -39,16 +39,6 @@ def app(built_dataset: Path) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def served(built_dataset: Path) -> Dataset:
-    """The built dataset, read independently of the server, to check what it says against."""
-    dataset = Dataset(default_union=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        dataset.parse(built_dataset, format="trig")
-    return dataset
 
 
 def union(dataset: Dataset) -> set[tuple[object, object, object]]:
@@ -492,14 +482,7 @@ def test_the_links_the_sources_make_read_as_sentences_with_their_claims(client: 
 
 @pytest.fixture(scope="module")
 def small() -> FlaskClient:
-    app = create_app(
-        {
-            "TESTING": True,
-            "PROJECT_ROOT": str(ROOT),
-            "DATASET_FILES": [DatasetSource(DATA / "evidence.ttl", GRAPH["evidence-test"])],
-        }
-    )
-    return app.test_client()
+    return evidence_client()
 
 
 def test_a_statement_iri_dereferences_to_a_readable_page(small: FlaskClient) -> None:

@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import warnings
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from collabkg.cli import main
 from collabkg.manifest import Manifest, freshness
-from collabkg.namespaces import CK, GRAPH, ID
+from collabkg.namespaces import CK, ID
 from collabkg.paths import project_paths
 from collabkg.search import MAX_QUERY_LENGTH, SearchIndex, SearchRequest, parse_query, spellings
-from collabkg.store.base import DatasetSource
 from collabkg.web import create_app
-from conftest import DATA, ROOT
+from conftest import ROOT, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -31,16 +29,6 @@ from rdflib import RDF, RDFS, Dataset, URIRef
 from rdflib.namespace import SKOS
 
 HTML = {"Accept": "text/html"}
-
-
-@pytest.fixture(scope="module")
-def served(built_dataset: Path) -> Dataset:
-    """The built dataset, read independently of the server and of the index."""
-    dataset = Dataset(default_union=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        dataset.parse(built_dataset, format="trig")
-    return dataset
 
 
 @pytest.fixture
@@ -52,15 +40,7 @@ def client(built_app: Flask) -> FlaskClient:
 @pytest.fixture(scope="module")
 def small() -> FlaskClient:
     """An app over tests/data/evidence.ttl, whose every answer is known."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "PROJECT_ROOT": str(ROOT),
-            "BASE_URL": "https://kg.example.org/base",
-            "DATASET_FILES": [DatasetSource(DATA / "evidence.ttl", GRAPH["evidence-test"])],
-        }
-    )
-    return app.test_client()
+    return evidence_client("https://kg.example.org/base")
 
 
 def hits(client: FlaskClient, query: str) -> list[dict]:
