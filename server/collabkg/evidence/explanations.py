@@ -25,9 +25,6 @@ __all__ = [
     "read_explanation",
 ]
 
-#: The label of ``ck:stated``: a statement stated plainly needs no word about its firmness.
-STATED_LABEL = "stated"
-
 
 @dataclass(frozen=True)
 class Support:
@@ -59,6 +56,8 @@ class Strength:
 
     rank: int
     label: str
+    #: Whether it is ``ck:stated`` (said plainly: a page needs no word about its firmness).
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,11 @@ def read_explanation(graph: Graph, node: Node) -> Explanation:
 def _strength(graph: Graph, node: Node | None) -> Strength | None:
     """The strength ``node`` as the explanation data gives it (rank and label), or ``None``."""
     rank = None if node is None else graph.value(node, CK.strengthRank)
-    return None if node is None or rank is None else Strength(number(rank), _name(graph, node))
+    return (
+        None
+        if node is None or rank is None
+        else Strength(number(rank), _name(graph, node), node == CK.stated)
+    )
 
 
 def _reading_order(explanation: Explanation) -> tuple[bool, str]:
@@ -204,7 +207,7 @@ def format_explanation(explanation: Explanation) -> list[str]:
     """The explanation as lines of text: the statement, why it holds, then each premise indented below it."""
     lines = [explanation.statement, f"  {explanation.reason}"]
     firmness = explanation.firmness
-    if firmness is not None and firmness.label != STATED_LABEL:
+    if firmness is not None and not firmness.plain:
         how = "stated as" if explanation.rule is None else "as firm as its weakest premise:"
         lines.append(f"  {how} {firmness.label}")
     for claim in explanation.claims:

@@ -35,8 +35,6 @@ __all__ = [
 
 #: The polarities in the order the ontology lists them (``owl:oneOf``); any other comes after, by label.
 POLARITY_ORDER: tuple[URIRef, ...] = (CK.barrier, CK.facilitator, CK.twoSided)
-#: The label of the strength of a claim its source states plainly (``ck:stated``).
-STATED = "stated"
 #: How a claim cites a reference, in words.
 CITED = {CITO.citesAsEvidence: "as evidence", CITO.citesForInformation: "for information"}
 #: The anchor of the claims about a resource that are no finding.
@@ -61,11 +59,9 @@ class ClaimCard:
     strength: str | None = None
     #: The hedging words of its passage, as printed, in alphabetical order.
     hedges: tuple[str, ...] = ()
-
-    @property
-    def hedged(self) -> bool:
-        """Whether the source says it less firmly than plainly (a page says how)."""
-        return self.strength is not None and self.strength != STATED
+    #: Whether the source says it less firmly than plainly (``ck:strength`` other than ``ck:stated``): a page
+    #: says how.
+    hedged: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +124,7 @@ def claims_about(iri: URIRef) -> list[ClaimGroup]:
             review_label=str(row.reviewLabel or slug("review", str(row.review))),
             references=tuple(sorted(references[claim].items())),
             strength=None if row.strength is None else str(row.strengthLabel or row.strength.rsplit("#")[-1]),
+            hedged=row.strength is not None and row.strength != CK.stated,
             hedges=tuple(sorted(hedges.get(claim, ()))),
         )
         if polarity is not None:
