@@ -88,39 +88,44 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
     formats keep their graph names, and the triples of their default graph go to the graph of the file's URI
     too, so that every triple is in a named graph and the default graph is exactly their union.
 
-    Each file is read once, by Oxigraph's own loader (in Rust), which gives each file's blank nodes labels of
-    their own (the files' graphs are merged, not joined on a label they happen to share). The union is then
-    copied from the named graphs as stored, so a blank node is the same one in its graph and in the union
-    (two loads of a file would label it twice: a query joining the default graph with ``GRAPH`` found none).
+    Each file is parsed once, by Oxigraph's parser, and each quad goes to the store twice from that one
+    reading: to its named graph and to the default graph (which, a set, holds each triple once). One reading
+    gives a blank node one label in its graph and in the union (two readings of a file would label it twice:
+    a query joining the default graph with ``GRAPH`` found none), and each file's blank nodes labels of their
+    own (the files' graphs are merged, not joined on a label they happen to share). Loading the named graphs
+    first and copying the union from the store took twice as long (bench/RESULTS.md).
 
     :raises DatasetLoadError: a file cannot be read or parsed (the folder is then no store to use).
     """
     store = ox.Store(str(folder))
+    store.bulk_extend(_quads_with_union(sources))
+    store.flush()
+    store.optimize()
+    return sizes_of(store)
+
+
+def _quads_with_union(sources: Sequence[DatasetSource]) -> Iterator[ox.Quad]:
+    """Each quad of each file in its named graph (:func:`write_store`), then as a triple of the default graph.
+
+    :raises DatasetLoadError: a file cannot be read or parsed; the message names it (and Oxigraph's the place).
+    """
+    quad = ox.Quad  # looked up once: this runs for every triple of the dataset
+    default = ox.DefaultGraph()
     for source in sources:
         rdf_format = RDF_FORMATS.get(source.format())
         if rdf_format is None:
             raise DatasetLoadError(f"{source.path}: Oxigraph cannot read {source.format()}")
-        own = ox.NamedNode(str(source.graph or URIRef(source.path.resolve().as_uri())))
         base = source.path.resolve().as_uri()
+        own = ox.NamedNode(str(source.graph or URIRef(base)))
         try:
-            if rdf_format.supports_datasets:
-                store.bulk_load(path=source.path, format=rdf_format, base_iri=base)
-                # The file's default graph (the store's is empty until the union is made) to its own graph.
-                store.update(
-                    f"DELETE {{ ?s ?p ?o }} INSERT {{ GRAPH <{own.value}> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}"
-                )
-            else:
-                store.bulk_load(path=source.path, format=rdf_format, base_iri=base, to_graph=own)
+            for found in ox.parse(
+                path=source.path, format=rdf_format, base_iri=base, rename_blank_nodes=True
+            ):
+                s, p, o = found.subject, found.predicate, found.object
+                yield found if found.graph_name != default else quad(s, p, o, own)
+                yield quad(s, p, o)
         except (SyntaxError, ValueError, OSError) as exc:
             raise DatasetLoadError(f"{source.path}: {exc}") from exc
-    # The union: every triple of every named graph again in the default graph (a set: each triple once).
-    store.bulk_extend(
-        ox.Quad(quad.subject, quad.predicate, quad.object)
-        for quad in store.quads_for_pattern(None, None, None)
-    )
-    store.flush()
-    store.optimize()
-    return sizes_of(store)
 
 
 def sizes_of(store: ox.Store) -> dict[str, int]:
