@@ -71,6 +71,9 @@ def test_the_signature_sees_through_prologue_layout_comments_and_variable_names(
     # Prefixes its body uses are part of the question; others are not.
     used = "PREFIX ex: <http://example.org/> ASK { ex:a ex:b ex:c }"
     assert signature(used) != signature(used.replace("<http://example.org/>", "<http://example.net/>"))
+    # A prepared query carries the signature of its text, made by the scan that prepared it.
+    assert prepare(RUNAWAY_AGAIN).signature == signature(RUNAWAY) == signature(RUNAWAY_AGAIN)
+    assert prepare(used).signature == signature(used)
 
 
 def test_a_long_query_moves_to_the_long_place_and_runs_to_its_time_limit(store: OxigraphStore) -> None:

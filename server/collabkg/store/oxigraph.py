@@ -295,13 +295,14 @@ class OxigraphStore(Store):
             request["named"] = sorted(map(str, dataset.named or ()))
             # Oxigraph merges several default graphs as a bag: a triple two of them hold would count twice.
             request["merge"] = len(request["default"]) > 1
-        return self._call(request, deadline, internal=internal)
+        signature = None if bindings or not prepared.signature else prepared.signature
+        return self._call(request, deadline, internal=internal, signature=signature)
 
     def _call(
-        self, request: dict[str, Any], deadline: float, *, internal: bool
+        self, request: dict[str, Any], deadline: float, *, internal: bool, signature: str | None = None
     ) -> tuple[dict[str, Any], bytes]:
         try:
-            header, body = self.lanes.run(request, deadline, internal=internal)
+            header, body = self.lanes.run(request, deadline, internal=internal, signature=signature)
         except QueryProcessEnded as exc:
             raise QueryTooLarge(
                 f"The query was stopped: {exc}. Make it more selective, or add a LIMIT."

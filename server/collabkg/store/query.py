@@ -93,6 +93,8 @@ class PreparedQuery:
     variables: tuple[str, ...] = ()
     #: The prefixes the query declares itself.
     declared: Mapping[str, str] = field(default_factory=dict)
+    #: What it asks, however written (:func:`.sparqltext.signature`): the lanes remember slow queries by it.
+    signature: str = ""
 
     @property
     def portable_text(self) -> str:
@@ -129,6 +131,7 @@ def prepare(text: str, base: str | None = None, namespaces: Mapping[str, str] | 
         projection=shape.projection,
         variables=shape.variables,
         declared=dict(shape.prefixes),
+        signature=shape.signature,
     )
 
 

@@ -119,6 +119,8 @@ class QueryShape:
     variables: tuple[str, ...]
     #: Whether the query uses ``SERVICE`` anywhere.
     service: bool
+    #: What it asks, however written (:func:`signature`), from the same scan.
+    signature: str
 
 
 def shape(text: str, base: str | None = None, namespaces: Mapping[str, str] | None = None) -> QueryShape:
@@ -129,7 +131,7 @@ def shape(text: str, base: str | None = None, namespaces: Mapping[str, str] | No
     :raises QueryTextError: no query form (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``) is found, or a
         ``FROM`` names no graph; the engine reports other syntax errors when it parses the query.
     """
-    found = [token for token in tokens(unescape(text)) if token.kind != "comment"]
+    found = _significant(text)
     form = None
     prefixes: dict[str, str] = {}
     declared_base = None
@@ -162,6 +164,7 @@ def shape(text: str, base: str | None = None, namespaces: Mapping[str, str] | No
         projection=_projection(found) if form == "SELECT" else None,
         variables=tuple(dict.fromkeys(token.text[1:] for token in found if token.kind == "var")),
         service=service,
+        signature=_signature(found),
     )
 
 
@@ -170,7 +173,15 @@ def signature(text: str) -> str:
     space apart, comments left out, variables named by their order of appearance, and of its prologue the
     ``BASE`` and the ``PREFIX`` declarations its body uses (sorted). Two texts with one signature ask the same
     of the data (a prefix declared and not used changes nothing, nor does renaming ``?x`` to ``?y``)."""
-    found = [token for token in tokens(unescape(text)) if token.kind != "comment"]
+    return _signature(_significant(text))
+
+
+def _significant(text: str) -> list[Token]:
+    """The tokens of a query as a parser reads them (codepoint escapes applied), comments left out."""
+    return [token for token in tokens(unescape(text)) if token.kind != "comment"]
+
+
+def _signature(found: list[Token]) -> str:
     declared: dict[str, str] = {}
     base: list[str] = []
     start = 0
