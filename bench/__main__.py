@@ -30,6 +30,12 @@ def main() -> None:
         default=[2e6],
         help="Generated triples served beside the real graph, one server per size (e.g. 2e6 1e7).",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Query load points run this many times each; the median is shown.",
+    )
     parser.add_argument("--at-size-workers", type=int, default=4, help="Workers of the servers at size.")
     parser.add_argument("--quick", action="store_true", help="Sizes 2e3 2e4, 2 s per point, 120 s budget.")
     parser.add_argument("--skip-build", action="store_true", help="No build table.")
@@ -64,10 +70,19 @@ def main() -> None:
     built = build_bench.run_once(REPOSITORY, "rules", validate=False, out=real)
     scratch = Path(tempfile.mkdtemp(dir=args.workdir))
     if not args.skip_query:
-        print(f"\n## Query service on the real graph, {args.duration:g} s per point, wrk over loopback")
+        rounds = "" if args.rounds == 1 else f", the median of {args.rounds} rounds"
+        print(
+            f"\n## Query service on the real graph, {args.duration:g} s per point{rounds}, wrk over loopback, "
+            "each point run on every server in turn"
+        )
         print(
             query_bench.run(
-                real, built["models"], duration=args.duration, peers_venv=args.peers_venv, scratch=scratch
+                real,
+                built["models"],
+                duration=args.duration,
+                peers_venv=args.peers_venv,
+                scratch=scratch,
+                rounds=args.rounds,
             )
         )
     if not args.skip_at_size:
