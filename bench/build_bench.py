@@ -29,8 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from collabkg.build import parse_turtle, write_dataset  # the build's own: the stages are the build's
+from collabkg.build import (  # the build's own: the stages are the build's
+    parse_turtle,
+    read_turtle,
+    write_dataset,
+)
 from collabkg.build.reasoning import infer
+from collabkg.build.turtle import Triple
 from collabkg.build.validation import Checks
 from collabkg.build.validation import validate as shacl
 from collabkg.namespaces import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
@@ -57,12 +62,18 @@ def run_once(root: Path, engine: str, *, validate: bool, out: Path | None = None
     terms: dict[str, Node] = {}
     asserted = Graph()
 
-    def parse(file: Path, into: Graph | None = None) -> Graph:
-        return parse_turtle(file.read_bytes(), file.resolve().as_uri(), terms=terms, into=into)
+    def parse(file: Path) -> Graph:
+        return parse_turtle(file.read_bytes(), file.resolve().as_uri(), terms=terms)
+
+    def read(file: Path) -> frozenset[Triple]:  # a data file, held as the build holds it
+        triples = read_turtle(file.read_bytes(), file.resolve().as_uri(), terms=terms)[0]
+        for triple in triples:
+            asserted.add(triple)
+        return frozenset(triples)
 
     ontology = parse(root / "ontology" / "collabkg.ttl")
     shapes = parse(root / "ontology" / "shapes.ttl")
-    data = {file.stem: parse(file, asserted) for file in sorted((root / "data").glob("*.ttl"))}
+    data = {file.stem: read(file) for file in sorted((root / "data").glob("*.ttl"))}
     mark = _lap(timings, "parse", mark)
     if validate:
         results = shacl(asserted, shapes, ontology)

@@ -176,11 +176,12 @@ def freshness(paths: ProjectPaths, inputs: Mapping[Path, bytes] | None = None) -
     if manifest is None:
         return Freshness(None, ("there is no complete build output",))
     dataset_file = paths.build_dir / manifest.dataset
-    try:
-        dataset = dataset_file.read_bytes()
+    try:  # hashed as it is read: at a million triples the file is gigabytes, which need not be in memory
+        with dataset_file.open("rb") as handle:
+            dataset_sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return Freshness(None, (f"{show(dataset_file, paths)} is missing",))
-    if sha256(dataset) != manifest.dataset_sha256:
+    if dataset_sha256 != manifest.dataset_sha256:
         return Freshness(None, (f"{show(dataset_file, paths)} is not the file the build wrote",))
     if not (paths.build_dir / manifest.store).is_dir():
         return Freshness(None, (f"{show(paths.build_dir / manifest.store, paths)} is missing",))

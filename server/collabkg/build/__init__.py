@@ -7,7 +7,7 @@ from .pipeline import (
     build,
     write_dataset,
 )
-from .turtle import TurtleSyntaxError, parse_turtle
+from .turtle import TurtleSyntaxError, parse_turtle, read_turtle
 
 __all__ = [
     "BuildError",
@@ -16,5 +16,6 @@ __all__ = [
     "ValidationFailed",
     "build",
     "parse_turtle",
+    "read_turtle",
     "write_dataset",
 ]

@@ -26,7 +26,9 @@ last two go: a server still running on the one before keeps working.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import gc
 import hashlib
 import logging
 import os
@@ -34,8 +36,8 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,7 +56,7 @@ from ..store.base import DatasetLoadError, DatasetSource
 from .explanations import Explanations, explain, nt_line
 from .reasoning import InconsistentGraph, infer
 from .search_index import SearchIndexError, write_search_index
-from .turtle import TurtleSyntaxError, parse_turtle
+from .turtle import Triple, TurtleSyntaxError, parse_turtle, read_turtle
 from .validation import Checks, ConstraintError, Violation, validate
 
 __all__ = [
@@ -159,6 +161,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     timings: dict[str, float] = {}
     started = time.perf_counter()
     dataset, dataset_sha256, graphs = _write_graphs(paths, inputs, log, timings)
+    _give_back_memory()
     mark = time.perf_counter()
     store, union_size = write_store(paths, dataset, dataset_sha256)
     mark = _lap(timings, "store", mark)
@@ -192,10 +195,17 @@ def _write_graphs(
     returns the file's name and sha256, and the triples of each graph."""
     mark = time.perf_counter()
     terms: dict[str, Node] = {}
-    asserted = Graph()  # the union of the data files, filled as they are parsed
     ontology = _parse(paths.ontology_file, inputs[paths.ontology_file], paths, terms)
     shapes = _parse(paths.shapes_file, inputs[paths.shapes_file], paths, terms)
-    data = {file.stem: _parse(file, inputs[file], paths, terms, into=asserted) for file in paths.data_files()}
+    # Each data file's triples as a set (they are only iterated and looked up), and one rdflib graph of their
+    # union, which validation, the reasoner and the explanations query (:func:`.turtle.read_turtle`).
+    asserted = Graph()
+    data: dict[str, frozenset[Triple]] = {}
+    for file in paths.data_files():
+        triples = _read(file, inputs[file], paths, terms)
+        for triple in triples:
+            asserted.add(triple)
+        data[file.stem] = frozenset(triples)
     checks = {
         show(file, paths): inputs[file].decode()
         for file in sorted((paths.queries_dir / "checks").glob("*-violation.rq"))
@@ -240,7 +250,7 @@ def _write_graphs(
     if len(missing) > _SHOWN_UNEXPLAINED:
         log(f"  warning: ... and {len(missing) - _SHOWN_UNEXPLAINED:,} more without an explanation")
 
-    named: dict[URIRef, Graph | Explanations] = {
+    named: dict[URIRef, Collection[Triple] | Explanations] = {
         ONTOLOGY_GRAPH: ontology,
         **sources,
         INFERRED_GRAPH: inferred,
@@ -310,27 +320,37 @@ def _read_inputs(paths: ProjectPaths) -> dict[Path, bytes]:
     return inputs
 
 
-def _parse(
-    file: Path, content: bytes, paths: ProjectPaths, terms: dict[str, Node], *, into: Graph | None = None
-) -> Graph:
-    """One Turtle file (:func:`.turtle.parse_turtle`); a syntax error says ``file:line:column: message`` (as
-    compilers do, which editors and terminals turn into a link to the place) and shows the line."""
+def _parse(file: Path, content: bytes, paths: ProjectPaths, terms: dict[str, Node]) -> Graph:
+    """One Turtle file as an rdflib graph (:func:`.turtle.parse_turtle`), errors as :func:`_read` says them."""
     try:
-        return parse_turtle(content, file.resolve().as_uri(), terms=terms, into=into)
+        return parse_turtle(content, file.resolve().as_uri(), terms=terms)
     except TurtleSyntaxError as exc:
-        if exc.line is None:
-            raise BuildError(f"{show(file, paths)}: {exc.message}") from exc
-        text = content.decode("utf-8", errors="replace").split("\n")
-        shown = f"\n    {text[exc.line - 1].strip()}" if 0 < exc.line <= len(text) else ""
-        raise BuildError(f"{show(file, paths)}:{exc.line}:{exc.column}: {exc.message}{shown}") from exc
+        raise _syntax_error(file, content, paths, exc) from exc
 
 
-def write_dataset(file: Path, graphs: Mapping[Any, Graph | Explanations]) -> str:
+def _read(file: Path, content: bytes, paths: ProjectPaths, terms: dict[str, Node]) -> list[Triple]:
+    """One Turtle file's triples (:func:`.turtle.read_turtle`); a syntax error says ``file:line:column:
+    message`` (as compilers do, which editors and terminals turn into a link to the place) and shows the line."""
+    try:
+        return read_turtle(content, file.resolve().as_uri(), terms=terms)[0]
+    except TurtleSyntaxError as exc:
+        raise _syntax_error(file, content, paths, exc) from exc
+
+
+def _syntax_error(file: Path, content: bytes, paths: ProjectPaths, exc: TurtleSyntaxError) -> BuildError:
+    if exc.line is None:
+        return BuildError(f"{show(file, paths)}: {exc.message}")
+    text = content.decode("utf-8", errors="replace").split("\n")
+    shown = f"\n    {text[exc.line - 1].strip()}" if 0 < exc.line <= len(text) else ""
+    return BuildError(f"{show(file, paths)}:{exc.line}:{exc.column}: {exc.message}{shown}")
+
+
+def write_dataset(file: Path, graphs: Mapping[Any, Collection[Triple] | Explanations]) -> str:
     """Write the named graphs as TriG (:func:`write_trig`), atomically; returns the file's sha256."""
     return _write_atomically(file, lambda out: write_trig(out, graphs))
 
 
-def write_trig(out: BinaryIO, graphs: Mapping[Any, Graph | Explanations]) -> str:
+def write_trig(out: BinaryIO, graphs: Mapping[Any, Collection[Triple] | Explanations]) -> str:
     """Write the named graphs as TriG to ``out``; returns the sha256 of what was written.
 
     Each graph is a ``<name> { ... }`` block of N-Triples lines, which TriG reads as they are. rdflib's TriG
@@ -359,7 +379,9 @@ def write_trig(out: BinaryIO, graphs: Mapping[Any, Graph | Explanations]) -> str
     return digest.hexdigest()
 
 
-def _write_hashed_dataset(paths: ProjectPaths, graphs: Mapping[Any, Graph | Explanations]) -> tuple[str, str]:
+def _write_hashed_dataset(
+    paths: ProjectPaths, graphs: Mapping[Any, Collection[Triple] | Explanations]
+) -> tuple[str, str]:
     """Write the dataset as ``build/collabkg-<hash>.trig``, atomically; returns its name and sha256.
 
     The name is known once the file is written: it is written under a temporary name and renamed. A file of
@@ -405,6 +427,15 @@ def write_store(paths: ProjectPaths, dataset: str, dataset_sha256: str) -> tuple
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return name, sizes[""]
+
+
+def _give_back_memory() -> None:
+    """Return the memory the graphs held to the system before the store is loaded, whose loader's buffers
+    come on top of the process: the graphs sit in reference cycles (an rdflib graph's namespace manager points
+    back at it) that only the collector frees, and glibc's allocator keeps freed pages until it is trimmed."""
+    gc.collect()
+    with suppress(OSError, AttributeError):  # not glibc: the pages stay with the process
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _search_index(paths: ProjectPaths, store: str, dataset_sha256: str) -> str:

@@ -42,6 +42,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ..namespaces import ID
+from .turtle import Triple
 
 __all__ = [
     "BUILTIN_NAMESPACES",
@@ -62,8 +63,6 @@ _logger = logging.getLogger(__name__)
 
 #: Vocabularies of the modelling languages themselves: statements about their terms hold of every graph.
 BUILTIN_NAMESPACES: tuple[str, ...] = (str(RDF), str(RDFS), str(OWL), str(XSD))
-
-Triple = tuple[Node, Node, Node]
 
 
 class InconsistentGraph(ValueError):

@@ -17,8 +17,10 @@ import pyoxigraph as oxigraph
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-__all__ = ["TurtleSyntaxError", "locate", "parse_turtle"]
+__all__ = ["Triple", "TurtleSyntaxError", "locate", "parse_turtle", "read_turtle"]
 
+#: A triple of rdflib terms, as the build holds a data file's.
+Triple = tuple[Node, Node, Node]
 #: rdflib's plain literals are RDF 1.1's xsd:string ones (:func:`parse_turtle`).
 _XSD_STRING = str(XSD.string)
 #: Oxigraph's message names the position itself ("Parser error at line 3 column 5: ..."); the build says
@@ -52,10 +54,30 @@ class TurtleSyntaxError(ValueError):
         super().__init__(message if line is None else f"{line}:{column}: {message}")
 
 
-def parse_turtle(
-    content: bytes, base_iri: str, *, terms: dict[str, Node] | None = None, into: Graph | None = None
-) -> Graph:
-    """A Turtle document as an rdflib graph.
+def parse_turtle(content: bytes, base_iri: str, *, terms: dict[str, Node] | None = None) -> Graph:
+    """A Turtle document as an rdflib graph (:func:`read_turtle`'s triples, with the document's prefixes bound:
+    the shapes, and the reports about them, are shown with these prefixes, as rdflib's parser would).
+
+    :raises TurtleSyntaxError: the document does not parse, or holds an RDF 1.2 triple term (rdflib has none).
+    """
+    triples, prefixes = read_turtle(content, base_iri, terms=terms)
+    graph = Graph()
+    for triple in triples:
+        graph.add(triple)
+    for prefix, iri in prefixes.items():
+        graph.bind(prefix, iri)
+    return graph
+
+
+def read_turtle(
+    content: bytes, base_iri: str, *, terms: dict[str, Node] | None = None
+) -> tuple[list[Triple], dict[str, str]]:
+    """A Turtle document's triples as rdflib terms, and the prefixes it declares; read to the end before
+    anything is returned, so that a document that does not parse leaves nothing behind.
+
+    The build keeps each data file's triples as they come from here (a set: it only iterates them and asks
+    whether one is there) and one rdflib graph of their union: a graph per file as well held every data
+    triple twice in rdflib's indexes, at about a kilobyte a triple.
 
     Each IRI and blank node becomes one rdflib term object shared by all its occurrences, which the reasoner's
     indexes then compare by identity. A blank node's label depends only on the document, and on the documents
@@ -65,8 +87,6 @@ def parse_turtle(
 
     :param terms: the rdflib term of each IRI (and renamed blank node) read so far; share one between the
         documents of a build so that an IRI is one object in all of them.
-    :param into: a graph that receives the triples too (the union of the data files): cheaper than adding the
-        returned graph to it, which walks rdflib's store once more. A document that does not parse adds nothing.
     :raises TurtleSyntaxError: the document does not parse, or holds an RDF 1.2 triple term (rdflib has none).
     """
     known = {} if terms is None else terms
@@ -101,18 +121,10 @@ def parse_turtle(
 
     quads = oxigraph.parse(content, oxigraph.RdfFormat.TURTLE, base_iri=base_iri, rename_blank_nodes=True)
     try:
-        # Read to the end before adding anything, so that a document that does not parse leaves ``into`` as it was.
         triples = [(term(quad.subject), term(quad.predicate), term(quad.object)) for quad in quads]
     except SyntaxError as exc:
         raise locate(exc, content.decode("utf-8", errors="replace")) from exc
-    graph = Graph()
-    for add in (graph.add,) if into is None else (graph.add, into.add):
-        for triple in triples:
-            add(triple)
-    # As rdflib's parser does: the shapes, and the reports about them, are shown with these prefixes.
-    for prefix, iri in quads.prefixes.items():
-        graph.bind(prefix, iri)
-    return graph
+    return triples, dict(quads.prefixes)
 
 
 @dataclass(frozen=True)
