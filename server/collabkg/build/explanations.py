@@ -142,7 +142,7 @@ def explain(
         derive gets no explanation, and :attr:`Explanations.unexplained` lists it.
     :param union: the union of the ``asserted`` graphs (the build has it already: a copy would be the data again).
     """
-    sources = {ONTOLOGY_GRAPH: ontology, **asserted}
+    sources: dict[URIRef, Graph | Collection[Triple]] = {ONTOLOGY_GRAPH: ontology, **asserted}
     derivations = derive(ontology, union)
     claims = _supporting_claims(union)
     statements: dict[URIRef, tuple[Triple, Derivation | _Asserted]] = {}

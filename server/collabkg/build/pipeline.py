@@ -250,7 +250,7 @@ def _write_graphs(
     if len(missing) > _SHOWN_UNEXPLAINED:
         log(f"  warning: ... and {len(missing) - _SHOWN_UNEXPLAINED:,} more without an explanation")
 
-    named: dict[URIRef, Collection[Triple] | Explanations] = {
+    named: dict[URIRef, Graph | Collection[Triple] | Explanations] = {
         ONTOLOGY_GRAPH: ontology,
         **sources,
         INFERRED_GRAPH: inferred,
@@ -345,12 +345,12 @@ def _syntax_error(file: Path, content: bytes, paths: ProjectPaths, exc: TurtleSy
     return BuildError(f"{show(file, paths)}:{exc.line}:{exc.column}: {exc.message}{shown}")
 
 
-def write_dataset(file: Path, graphs: Mapping[Any, Collection[Triple] | Explanations]) -> str:
+def write_dataset(file: Path, graphs: Mapping[Any, Graph | Collection[Triple] | Explanations]) -> str:
     """Write the named graphs as TriG (:func:`write_trig`), atomically; returns the file's sha256."""
     return _write_atomically(file, lambda out: write_trig(out, graphs))
 
 
-def write_trig(out: BinaryIO, graphs: Mapping[Any, Collection[Triple] | Explanations]) -> str:
+def write_trig(out: BinaryIO, graphs: Mapping[Any, Graph | Collection[Triple] | Explanations]) -> str:
     """Write the named graphs as TriG to ``out``; returns the sha256 of what was written.
 
     Each graph is a ``<name> { ... }`` block of N-Triples lines, which TriG reads as they are. rdflib's TriG
@@ -380,7 +380,7 @@ def write_trig(out: BinaryIO, graphs: Mapping[Any, Collection[Triple] | Explanat
 
 
 def _write_hashed_dataset(
-    paths: ProjectPaths, graphs: Mapping[Any, Collection[Triple] | Explanations]
+    paths: ProjectPaths, graphs: Mapping[Any, Graph | Collection[Triple] | Explanations]
 ) -> tuple[str, str]:
     """Write the dataset as ``build/collabkg-<hash>.trig``, atomically; returns its name and sha256.
 
