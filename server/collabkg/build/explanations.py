@@ -75,6 +75,7 @@ class Explanations:
         """Every triple, statement node by statement node."""
         for node in self._statements:
             yield from self._of(node)
+            yield from self._application_of(node)
 
     def graph(self) -> Graph:
         """The triples as an rdflib graph, with the project's prefixes: for reading a small one."""
@@ -89,36 +90,36 @@ class Explanations:
 
         A line starts with its subject: a statement node's IRI or its application's blank node, both named by
         the same fixed-length hash. So the lines sort as the nodes do, IRIs (``<``) before blank nodes (``_``),
-        and within a node as its own few lines do: the whole list is never held.
+        and within a node as its own few lines do: the whole list is never held. The statement nodes' lines
+        come first, then the applications', each made only in its own pass.
         """
         nodes = sorted(self._statements)
-        for applications in (False, True):
+        for triples_of in (self._of, self._application_of):
             for node in nodes:
-                own = {
-                    nt_line(triple)
-                    for triple in self._of(node)
-                    if isinstance(triple[0], BNode) == applications
-                }
-                for line in sorted(own):
+                for line in sorted({nt_line(triple) for triple in triples_of(node)}):
                     yield line.encode()
 
     def _of(self, node: URIRef) -> Iterator[Triple]:
-        """The triples of one statement node, and of its rule application."""
+        """The triples of one statement node (its rule application's are :meth:`_application_of`'s)."""
         triple, why = self._statements[node]
         yield from ((node, _SUBJECT, triple[0]), (node, _PREDICATE, triple[1]), (node, _OBJECT, triple[2]))
         yield node, _TYPE, _ENTITY
-        if not isinstance(why, Derivation):
-            graphs, claims = why
-            yield node, _TYPE, _ASSERTED
-            yield from ((node, _IN_GRAPH, name) for name in graphs)
-            yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
+        if isinstance(why, Derivation):
+            yield node, _TYPE, _INFERENCE
+            yield node, _GENERATED_BY, _application(node)
             return
-        application = BNode(
-            f"application-{node[-32:]}"
-        )  # one per inference: named after it, the same each build
+        graphs, claims = why
+        yield node, _TYPE, _ASSERTED
+        yield from ((node, _IN_GRAPH, name) for name in graphs)
+        yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
+
+    def _application_of(self, node: URIRef) -> Iterator[Triple]:
+        """The triples of the rule application that derived a statement node; none for an asserted one."""
+        why = self._statements[node][1]
+        if not isinstance(why, Derivation):
+            return
+        application = _application(node)
         yield from (
-            (node, _TYPE, _INFERENCE),
-            (node, _GENERATED_BY, application),
             (application, _TYPE, _ACTIVITY),
             (application, _TYPE, _APPLICATION),
             (application, _RULE, CK[f"rule-{why.rule}"]),
@@ -126,6 +127,11 @@ class Explanations:
         if why.axiom is not None:
             yield application, _AXIOM_OF, why.axiom
         yield from ((application, _USED, statement_iri(premise)) for premise in why.premises)
+
+
+def _application(node: URIRef) -> BNode:
+    """The rule application of an inference: one per inference, named after it, the same each build."""
+    return BNode(f"application-{node[-32:]}")
 
 
 def explain(
