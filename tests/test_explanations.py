@@ -4,6 +4,7 @@ the asserted triples, their graphs and the claims (and references) that support 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 from collections.abc import Callable
@@ -281,6 +282,16 @@ def test_the_explanations_are_written_as_rdflib_would_write_them(asserted: dict[
     assert list(explained.lines()) == rdflib_lines(graph)
     for each in [*asserted.values(), inferred]:  # literals with quotes, line breaks, languages and datatypes
         assert sorted(nt_line(triple).encode() for triple in each) == rdflib_lines(each)
+
+
+def test_a_statement_iri_is_the_hash_of_its_terms_as_rdflib_writes_them(dataset: Dataset) -> None:
+    """The explanations' statement IRIs are public: made faster (without rdflib's ``n3()`` of IRIs), they stay
+    the hash of the terms' ``n3()``, for every triple of the build (IRIs, blank nodes, literals of all kinds)."""
+    quads = list(dataset.quads((None, None, None, None)))
+    assert len(quads) > 30_000
+    for s, p, o, _ in quads:
+        text = " ".join(term.n3() for term in (s, p, o))
+        assert statement_iri((s, p, o)) == ID[f"explanation/{hashlib.sha256(text.encode()).hexdigest()[:32]}"]
 
 
 # --- Served: the canned query, the trail page, the command --------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from rdflib import Namespace, URIRef
+from rdflib import BNode, Namespace, URIRef
 from rdflib.term import Node
 
 CK = Namespace("https://w3id.org/collabkg/vocab#")
@@ -42,9 +42,17 @@ STATEMENT = Namespace(ID["statement/"])
 
 
 def statement_iri(triple: tuple[Node, Node, Node]) -> URIRef:
-    """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node."""
-    digest = hashlib.sha256(" ".join(term.n3() for term in triple).encode()).hexdigest()
-    return EXPLANATION[digest[:32]]
+    """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node.
+
+    The hash is of the terms as rdflib's ``n3()`` writes them; IRIs and blank nodes are written here as it
+    writes them, without its check of the IRI (the build makes millions of these at a million triples, and
+    every IRI it holds was checked when it was read).
+    """
+    text = " ".join(
+        f"<{term}>" if isinstance(term, URIRef) else f"_:{term}" if isinstance(term, BNode) else term.n3()
+        for term in triple
+    )
+    return URIRef(f"{EXPLANATION}{hashlib.sha256(text.encode()).hexdigest()[:32]}")
 
 
 #: Characters an IRI may not hold (RFC 3987: controls, space, ``<>"{}|\^```), and the apostrophe, which it may
