@@ -42,17 +42,21 @@ STATEMENT = Namespace(ID["statement/"])
 
 
 def statement_iri(triple: tuple[Node, Node, Node]) -> URIRef:
-    """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node.
-
-    The hash is of the terms as rdflib's ``n3()`` writes them; IRIs and blank nodes are written here as it
-    writes them, without its check of the IRI (the build makes millions of these at a million triples, and
-    every IRI it holds was checked when it was read).
-    """
-    text = " ".join(
-        f"<{term}>" if isinstance(term, URIRef) else f"_:{term}" if isinstance(term, BNode) else term.n3()
-        for term in triple
-    )
+    """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node (the hash
+    of its terms as rdflib's ``n3()`` writes them)."""
+    text = " ".join(n3(term) for term in triple)
     return URIRef(f"{EXPLANATION}{hashlib.sha256(text.encode()).hexdigest()[:32]}")
+
+
+def n3(term: Node) -> str:
+    """``term.n3()``, with IRIs and blank nodes written here without its check of the IRI: the build writes
+    tens of millions of terms at a million triples, and every IRI it holds was checked when it was read (by the
+    parser) or made (by the build)."""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return term.n3()
 
 
 #: Characters an IRI may not hold (RFC 3987: controls, space, ``<>"{}|\^```), and the apostrophe, which it may

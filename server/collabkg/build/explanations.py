@@ -33,7 +33,7 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from ..namespaces import CK, ONTOLOGY_GRAPH, PREFIXES, statement_iri
+from ..namespaces import CK, ONTOLOGY_GRAPH, PREFIXES, n3, statement_iri
 from .reasoning import Derivation, derive
 from .turtle import Triple
 
@@ -178,25 +178,18 @@ def nt_line(triple: Triple) -> str:
 
     The dataset file is these lines, sorted, so that the same graphs are the same bytes; the explanations are
     written with it a node at a time (:meth:`Explanations.lines`) and the other graphs triple by triple, and a
-    test holds it to rdflib's serializer on the real data. IRIs and blank nodes are written here rather than
-    by rdflib's ``n3()``, which checks the IRI again each time (two thirds of the line's time, and the write
-    is over ten million lines at a million asserted triples): every IRI here has been checked already, by the
-    parser that read it or as one the build makes.
+    test holds it to rdflib's serializer on the real data. IRIs and blank nodes are written by
+    :func:`collabkg.namespaces.n3` (as N-Triples has them); literals here, with N-Triples' escapes.
     """
     s, p, o = triple
     if not isinstance(o, Literal):
-        return f"{_nt(s)} <{p}> {_nt(o)} .\n"
+        return f"{n3(s)} <{p}> {n3(o)} .\n"
     quoted = o.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"').replace("\r", "\\r")
     if o.language:
-        return f'{_nt(s)} <{p}> "{quoted}"@{o.language} .\n'
+        return f'{n3(s)} <{p}> "{quoted}"@{o.language} .\n'
     if o.datatype:
-        return f'{_nt(s)} <{p}> "{quoted}"^^<{o.datatype}> .\n'
-    return f'{_nt(s)} <{p}> "{quoted}" .\n'
-
-
-def _nt(term: Node) -> str:
-    """An IRI or a blank node as N-Triples writes it (as rdflib's ``n3()`` does, without its check)."""
-    return f"_:{term}" if isinstance(term, BNode) else f"<{term}>"
+        return f'{n3(s)} <{p}> "{quoted}"^^<{o.datatype}> .\n'
+    return f'{n3(s)} <{p}> "{quoted}" .\n'
 
 
 def _supporting_claims(data: Graph) -> dict[Triple, set[Node]]:
