@@ -295,7 +295,7 @@ class OxigraphStore(Store):
             request["named"] = sorted(map(str, dataset.named or ()))
             # Oxigraph merges several default graphs as a bag: a triple two of them hold would count twice.
             request["merge"] = len(request["default"]) > 1
-        signature = None if bindings or not prepared.signature else prepared.signature
+        signature = None if bindings else prepared.signature or None
         return self._call(request, deadline, internal=internal, signature=signature)
 
     def _call(
