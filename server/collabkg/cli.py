@@ -133,6 +133,11 @@ def build_cmd(paths: ProjectPaths, force: bool) -> None:
     help="The URL clients reach the service at, written into what it says about itself (VoID, service "
     "description, links); default: http://HOST:PORT of the bind address (this host's name for 0.0.0.0).",
 )
+@click.option(
+    "--access-log",
+    metavar="FILE",
+    help="Log each request to FILE, one line each (- for standard error); default: no request log.",
+)
 @click.pass_obj
 def serve_cmd(
     paths: ProjectPaths,
@@ -144,6 +149,7 @@ def serve_cmd(
     store_url: str | None,
     timeout: float | None,
     base_url: str | None,
+    access_log: str | None,
 ) -> None:
     """Serve the graph over HTTP: SPARQL 1.1 endpoint at /sparql, read-only.
 
@@ -187,7 +193,7 @@ def serve_cmd(
     _stderr(f"  search {base_url}/search, evidence map {base_url}/map, SPARQL {base_url}/sparql")
     if not ui_installed(app):
         _stderr("  the query UI (/ui) is not installed: run `npm ci --prefix ui` in the project folder")
-    run(app, host, port=port, workers=workers)
+    run(app, host, port=port, workers=workers, access_log=access_log)
 
 
 @main.command("publish")
