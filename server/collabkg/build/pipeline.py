@@ -3,8 +3,9 @@
 The pipeline, one function per stage::
 
     parse      ontology/collabkg.ttl, ontology/shapes.ttl, data/*.ttl    (turtle.parse_turtle)
-    validate   the data, as asserted, against the shapes (SHACL) and    (validation.validate,
-               the queries/checks/*-violation.rq checks (SPARQL)         validation.check)
+    validate   the data, as asserted, against the shapes (SHACL,         (validation.validate,
+               compiled to SPARQL) and the queries/checks/*-violation.rq  validation.Checks)
+               checks (SPARQL), both on one Oxigraph store
     reason     OWL 2 RL over ontology + data, keeping what is new       (reasoning.infer)
     explain    the rule and premises of each inferred triple (PROV-O)   (explanations.explain)
     write      build/collabkg-<hash>.trig                               (trig)
@@ -220,14 +221,14 @@ def _write_graphs(
         check_served_queries(paths.queries_dir)
     except QueryFileError as exc:
         raise BuildError(str(exc)) from exc
-    remarks = _validate(asserted, shapes, ontology, checks, paths, log)
+    remarks, notes = _validate(asserted, shapes, ontology, checks, paths, log)
     mark = _lap(timings, "validate", mark)
     log(
         f"validate  {timings['validate']:6.2f}s  conforms to the shapes and {_count(len(checks), 'check')} "
         f"({_count(len(remarks), 'SHACL warning or info', 'SHACL warnings or infos')})"
     )
-    for remark in remarks:
-        log(f"  {remark}")
+    for line in [*notes, *remarks]:
+        log(f"  {line}")
 
     try:
         inferred = infer(ontology, asserted)
@@ -273,17 +274,26 @@ def _validate(
     checks: dict[str, str],
     paths: ProjectPaths,
     log: Callable[[str], None],
-) -> list[Violation]:
-    """Run the shapes and every check; returns the SHACL results that do not stop the build (Warning, Info).
+) -> tuple[list[Violation], list[str]]:
+    """Run the shapes and every check; returns the SHACL results that do not stop the build (Warning, Info),
+    and why pySHACL validated if it did (to show after the stage's line, with those results).
 
     :param checks: the text of each check query, by its file name as shown to people.
     :raises ValidationFailed: a shape or check found violations (all of them are listed, not just the first).
     """
+    notes: list[str] = []
+    loaded = Checks(data, ontology)  # once, for the shapes (compiled to SPARQL) and the checks
     try:
-        results = validate(data, shapes, ontology, on_warning=lambda message: log(f"warning: {message}"))
+        results = validate(
+            data,
+            shapes,
+            ontology,
+            checks=loaded,
+            on_warning=lambda message: log(f"warning: {message}"),
+            on_fallback=notes.append,
+        )
     except ConstraintError as exc:
         raise BuildError(f"{show(paths.shapes_file, paths)}: {exc}") from exc
-    loaded = Checks(data)
     for name, query in checks.items():
         try:
             results += loaded.run(query, name)
@@ -292,7 +302,7 @@ def _validate(
     violations = [result for result in results if result.severity == "Violation"]
     if violations:
         raise ValidationFailed(violations)
-    return results
+    return results, notes
 
 
 def _read_inputs(paths: ProjectPaths) -> dict[Path, bytes]:

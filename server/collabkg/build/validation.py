@@ -22,27 +22,23 @@ import pyoxigraph as oxigraph
 import pyshacl
 from pyshacl.errors import ReportableRuntimeError
 from rdflib import RDF, SH, XSD, BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
 from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
-from ..namespaces import PREFIXES
+from ..namespaces import ONTOLOGY_GRAPH, PREFIXES
+from .shapes_sparql import CompiledShapes, Unsupported, compile_shapes, path_text
 
-__all__ = ["Checks", "ConstraintError", "Violation", "check", "validate"]
+__all__ = ["Checks", "ConstraintError", "Violation", "check", "validate", "validate_with_pyshacl"]
 
 _logger = logging.getLogger(__name__)
 
 #: Each severity's rank (results are listed most severe first) and name.
 _SEVERITIES = {SH.Violation: (0, "Violation"), SH.Warning: (1, "Warning"), SH.Info: (2, "Info")}
 _XSD_STRING = str(XSD.string)
-#: SHACL's one-argument path forms, as SPARQL writes them.
-_UNARY_PATHS = (
-    (SH.inversePath, "^{}"),
-    (SH.zeroOrMorePath, "{}*"),
-    (SH.oneOrMorePath, "{}+"),
-    (SH.zeroOrOnePath, "{}?"),
-)
+#: Where :class:`Checks` keeps the ontology's triples that the data lacks: out of the default graph, which the
+#: checks query, and in the default graph of the shapes' queries, which see the data and the ontology as one.
+_ONTOLOGY = oxigraph.NamedNode(str(ONTOLOGY_GRAPH))
 
 
 class ConstraintError(ValueError):
@@ -83,9 +79,39 @@ def validate(
     shapes: Graph,
     ontology: Graph,
     *,
+    checks: Checks | None = None,
+    on_warning: Callable[[str], None] = _logger.warning,
+    on_fallback: Callable[[str], None] = _logger.info,
+) -> list[Violation]:
+    """Every result of validating ``data`` against ``shapes``, most severe first, then by focus node and path:
+    the shapes compiled to SPARQL (:mod:`.shapes_sparql`) and run on Oxigraph, several times faster than pySHACL
+    and in the memory the checks' store takes anyway. The results are pySHACL's (:func:`validate_with_pyshacl`,
+    the reference, which tests/test_shapes_sparql.py holds them to); shapes that use what the compiler does not
+    support are validated by pySHACL instead, all of them.
+
+    :param checks: the data already loaded for the checks, with ``ontology`` (``Checks(data, ontology)``), to
+        load it once; by default it is loaded here.
+    :param on_warning: receives pySHACL's warnings, when pySHACL validates.
+    :param on_fallback: receives why pySHACL validates, when it does.
+    :raises ConstraintError: a query or pySHACL failed on a shape.
+    """
+    try:
+        compiled = compile_shapes(shapes)
+    except Unsupported as exc:
+        on_fallback(f"the shapes are validated by pySHACL: {exc}")
+        return validate_with_pyshacl(data, shapes, ontology, on_warning=on_warning)
+    return (checks or Checks(data, ontology)).validate(compiled, shapes)
+
+
+def validate_with_pyshacl(
+    data: Graph,
+    shapes: Graph,
+    ontology: Graph,
+    *,
     on_warning: Callable[[str], None] = _logger.warning,
 ) -> list[Violation]:
-    """Every result of validating ``data`` against ``shapes``, most severe first, then by focus node and path.
+    """:func:`validate` by pySHACL, the reference implementation: for shapes the compiler does not support, and
+    for the tests to compare with.
 
     SHACL-SPARQL constraints (``sh:sparql``) and the SHACL Advanced Features are enabled. ``data`` is the
     same afterwards: the ontology's triples it lacks are added for the validation and taken out again, where
@@ -124,28 +150,40 @@ def validate(
     names = _namespaces(shapes.namespaces())
     lookup = ReadOnlyGraphAggregate([report, shapes])  # blank paths and shapes: copied to the report or not
     return sorted(
-        _violation(lookup, result, names) for result in report.subjects(RDF.type, SH.ValidationResult)
+        _violation(
+            lookup,
+            names,
+            focus=report.value(result, SH.focusNode),
+            path=report.value(result, SH.resultPath),
+            value=report.value(result, SH.value),
+            severity=report.value(result, SH.resultSeverity),
+            shape=report.value(result, SH.sourceShape),
+            messages=report.objects(result, SH.resultMessage),
+        )
+        for result in report.subjects(RDF.type, SH.ValidationResult)
     )
 
 
 class Checks:
-    """The data loaded once into an Oxigraph store, to run any number of checks on.
+    """The data loaded once into an Oxigraph store, to run any number of checks, and the compiled shapes, on.
 
     Oxigraph's SPARQL engine (Rust) runs the checks several times faster than rdflib's, most of its time
     loading the store (bench/RESULTS.md); the results are the same rows (tests/test_checks.py).
+
+    The ontology's triples that the data lacks go to a named graph of their own: the checks query the default
+    graph, the data alone, as before; the shapes query both, as pySHACL sees them (SHACL follows
+    ``rdfs:subClassOf`` in the data graph, so a shape targeting ``ck:Finding`` reaches a ``ck:BarrierFinding``).
     """
 
-    def __init__(self, data: Graph) -> None:
+    def __init__(self, data: Graph, ontology: Graph | None = None) -> None:
         self._store = oxigraph.Store()
+        self._data = data
+        self._ontology = ontology
         terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the graph keeps them alive
 
         def term(node: Node) -> Any:  # the subject, predicate or object oxigraph.Quad takes
             if isinstance(node, Literal):
-                if node.language:
-                    return oxigraph.Literal(str(node), language=node.language)
-                if node.datatype is None:
-                    return oxigraph.Literal(str(node))
-                return oxigraph.Literal(str(node), datatype=oxigraph.NamedNode(str(node.datatype)))
+                return _oxigraph_literal(node)
             known = terms.get(id(node))
             if known is None:
                 kind = oxigraph.BlankNode if isinstance(node, BNode) else oxigraph.NamedNode
@@ -153,6 +191,53 @@ class Checks:
             return known
 
         self._store.extend(oxigraph.Quad(term(s), term(p), term(o)) for s, p, o in data)
+        if ontology is not None:
+            self._store.extend(
+                oxigraph.Quad(term(s), term(p), term(o), _ONTOLOGY)
+                for s, p, o in ontology
+                if (s, p, o) not in data
+            )
+
+    def validate(self, compiled: CompiledShapes, shapes: Graph) -> list[Violation]:
+        """The results of the compiled ``shapes`` on the data and ontology, as :func:`validate_with_pyshacl`'s.
+
+        :raises ConstraintError: a query failed.
+        """
+        if self._ontology is None:
+            raise ValueError("the shapes need the ontology loaded: Checks(data, ontology)")
+        functions: dict[oxigraph.NamedNode, Callable[..., Any]] = {
+            oxigraph.NamedNode(iri): _function(test) for iri, test in compiled.functions.items()
+        }
+        names = _namespaces(shapes.namespaces())
+        results = []
+        for constraint in compiled.constraints:
+            try:
+                rows: list[oxigraph.QuerySolution] = list(
+                    self._store.query(  # type: ignore[arg-type]  # a SELECT: solutions
+                        constraint.query,
+                        default_graph=[oxigraph.DefaultGraph(), _ONTOLOGY],
+                        custom_functions=functions,
+                    )
+                )
+            except (SyntaxError, OSError, ValueError) as exc:
+                raise ConstraintError(f"the query of {constraint.shape} failed: {exc}") from exc
+            for row in rows:
+                focus = _rdflib_term(row["focus"])
+                value = None if row["value"] is None else _rdflib_term(row["value"])
+                results.append(
+                    _violation(
+                        shapes,
+                        names,
+                        focus=focus,
+                        path=constraint.path,
+                        value=value,
+                        severity=constraint.severity,
+                        shape=constraint.shape,
+                        messages=constraint.messages
+                        or [Literal(constraint.default_message(self._data, focus, value))],
+                    )
+                )
+        return sorted(results)
 
     def run(self, query: str, name: str) -> list[Violation]:
         """The rows of the check ``query``, as violations sorted like :func:`validate`'s.
@@ -200,6 +285,19 @@ def check(data: Graph, query: str, name: str) -> list[Violation]:
     return Checks(data).run(query, name)
 
 
+def _function(test: Callable[[Node], bool]) -> Callable[[Any], oxigraph.Literal]:
+    """A compiled shape's test of a value, as an Oxigraph custom function: Oxigraph's term in, a boolean out."""
+    return lambda value: oxigraph.Literal(test(_rdflib_term(value)))
+
+
+def _oxigraph_literal(node: Literal) -> oxigraph.Literal:
+    if node.language:
+        return oxigraph.Literal(str(node), language=node.language)
+    if node.datatype is None:
+        return oxigraph.Literal(str(node))
+    return oxigraph.Literal(str(node), datatype=oxigraph.NamedNode(str(node.datatype)))
+
+
 def _rdflib_term(node: oxigraph.NamedNode | oxigraph.BlankNode | oxigraph.Literal) -> Node:
     if isinstance(node, oxigraph.NamedNode):
         return URIRef(node.value)
@@ -222,31 +320,40 @@ def _namespaces(extra: Iterable[tuple[str, str]]) -> NamespaceManager:
     return names
 
 
-def _violation(graph: Graph, result: Node, names: NamespaceManager) -> Violation:
-    path = graph.value(result, SH.resultPath)
-    value = graph.value(result, SH.value)
-    level = graph.value(result, SH.resultSeverity)
-    rank, severity = _SEVERITIES[
-        level if isinstance(level, URIRef) and level in _SEVERITIES else SH.Violation
+def _violation(
+    graph: Graph,
+    names: NamespaceManager,
+    *,
+    focus: Node | None,
+    path: Node | None,
+    value: Node | None,
+    severity: Node | None,
+    shape: Node | None,
+    messages: Iterable[Node],
+) -> Violation:
+    """One validation result for people, however it was found: ``graph`` holds the shapes (blank paths and
+    property shapes are shown by what it says of them)."""
+    rank, severity_name = _SEVERITIES[
+        severity if isinstance(severity, URIRef) and severity in _SEVERITIES else SH.Violation
     ]
     return Violation(
         rank=rank,
-        focus_node=_show(graph.value(result, SH.focusNode), names),
-        path=None if path is None else _show_path(path, graph, names),
-        message=_message(graph, result),
-        severity=severity,
-        source_shape=_show_shape(graph.value(result, SH.sourceShape), graph, names),
+        focus_node=_show(focus, names),
+        path=None if path is None else path_text(path, graph, lambda node: _show(node, names)),
+        message=_message(messages),
+        severity=severity_name,
+        source_shape=_show_shape(shape, graph, names),
         value=None if value is None else _show(value, names),
     )
 
 
-def _message(report: Graph, result: Node) -> str:
+def _message(messages: Iterable[Node]) -> str:
     """The English (or untagged) message when there are several (pySHACL writes one if the shape has none)."""
-    messages = sorted(
-        (m for m in report.objects(result, SH.resultMessage) if isinstance(m, Literal)),
+    found = sorted(
+        (m for m in messages if isinstance(m, Literal)),
         key=lambda m: (m.language not in (None, "en"), m),
     )
-    return str(messages[0]) if messages else "(no message)"
+    return str(found[0]) if found else "(no message)"
 
 
 def _show(node: Node | None, names: NamespaceManager) -> str:
@@ -257,22 +364,6 @@ def _show(node: Node | None, names: NamespaceManager) -> str:
     return node.n3(names)
 
 
-def _show_path(path: Node, graph: Graph, names: NamespaceManager) -> str:
-    """A SHACL property path in SPARQL property-path syntax (``^p``, ``p/q``, ``(p|q)``, ``p*``)."""
-    if isinstance(path, URIRef):
-        return _show(path, names)
-    if graph.value(path, RDF.first) is not None:
-        return "/".join(_show_path(step, graph, names) for step in Collection(graph, path))
-    for key, template in _UNARY_PATHS:
-        inner = graph.value(path, key)
-        if inner is not None:
-            return template.format(_show_path(inner, graph, names))
-    alternatives = graph.value(path, SH.alternativePath)
-    if alternatives is not None:
-        return "(" + "|".join(_show_path(p, graph, names) for p in Collection(graph, alternatives)) + ")"
-    return _show(path, names)
-
-
 def _show_shape(shape: Node | None, graph: Graph, names: NamespaceManager) -> str:
     """A named shape by its name; a blank property shape as ``NodeShape property path`` (where it is)."""
     if not isinstance(shape, BNode):
@@ -280,4 +371,4 @@ def _show_shape(shape: Node | None, graph: Graph, names: NamespaceManager) -> st
     parent = graph.value(predicate=SH.property, object=shape)
     path = graph.value(shape, SH.path)
     where = "property" if parent is None else f"{_show(parent, names)} property"
-    return where if path is None else f"{where} {_show_path(path, graph, names)}"
+    return where if path is None else f"{where} {path_text(path, graph, lambda node: _show(node, names))}"
