@@ -45,11 +45,13 @@ class ConstraintError(ValueError):
     """A shape or a check cannot be used: a malformed shape, or a SPARQL constraint or check that fails."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Violation:
     """One SHACL validation result, rendered for people: IRIs as prefixed names, paths in SPARQL syntax.
 
-    Violations sort most severe first, then by focus node, path and message.
+    Violations sort most severe first, then by focus node, path and message; a missing path or value first
+    (a focus node can have a result with a value and one without on the same path: a wrong value and too
+    many values).
     """
 
     #: ``0`` for sh:Violation, ``1`` for sh:Warning, ``2`` for sh:Info: only for ordering.
@@ -65,6 +67,20 @@ class Violation:
     source_shape: str
     #: The offending value, when the result names one.
     value: str | None = None
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.rank,
+            self.focus_node,
+            (self.path is not None, self.path or ""),
+            self.message,
+            self.severity,
+            self.source_shape,
+            (self.value is not None, self.value or ""),
+        )
+
+    def __lt__(self, other: Violation) -> bool:
+        return self._key() < other._key()
 
     def __str__(self) -> str:
         line = f"{self.focus_node} {self.path or '(node)'}: {self.message}"
