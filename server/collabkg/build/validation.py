@@ -116,7 +116,14 @@ def validate(
     except Unsupported as exc:
         on_fallback(f"the shapes are validated by pySHACL: {exc}")
         return validate_with_pyshacl(data, shapes, ontology, on_warning=on_warning)
-    return (checks or Checks(data, ontology)).validate(compiled, shapes)
+    loaded = checks or Checks(data, ontology)
+    if loaded.altered:
+        on_fallback(
+            f"the shapes are validated by pySHACL: Oxigraph would store {len(loaded.altered):,} literals of the "
+            f"data as other terms ({loaded.altered[0][0]!r} of type {loaded.altered[0][1]}, say)"
+        )
+        return validate_with_pyshacl(data, shapes, ontology, on_warning=on_warning)
+    return loaded.validate(compiled, shapes)
 
 
 def validate_with_pyshacl(
@@ -196,9 +203,12 @@ class Checks:
         self._data = data
         self._ontology = ontology
         terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the graph keeps them alive
+        literals: set[tuple[str, str | None, str | None]] = set()  # typed or tagged, as rdflib has them
 
         def term(node: Node) -> Any:  # the subject, predicate or object oxigraph.Quad takes
             if isinstance(node, Literal):
+                if node.datatype is not None or node.language:
+                    literals.add(_literal_key(node))
                 return _oxigraph_literal(node)
             known = terms.get(id(node))
             if known is None:
@@ -213,6 +223,25 @@ class Checks:
                 for s, p, o in ontology
                 if (s, p, o) not in data
             )
+        stored = {
+            (row["o"].value, None if row["o"].language else row["o"].datatype.value, row["o"].language)
+            for row in self._query(
+                "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER (isLiteral(?o) && DATATYPE(?o) != "
+                f"<{_XSD_STRING}>) }}"
+            )
+        }
+        #: The data's literals that Oxigraph stores as another term: it writes a typed literal in its canonical
+        #: form and folds xsd:int and the like into xsd:integer ("1.0"^^xsd:decimal becomes "1"^^xsd:decimal),
+        #: which SHACL, comparing terms as written, tells apart.
+        self.altered = sorted(literals - stored, key=str)
+
+    def _query(self, query: str, **options: Any) -> list[oxigraph.QuerySolution]:
+        """The rows of a SELECT over the data and the ontology."""
+        return list(
+            self._store.query(  # type: ignore[arg-type]  # a SELECT: solutions
+                query, default_graph=[oxigraph.DefaultGraph(), _ONTOLOGY], **options
+            )
+        )
 
     def validate(self, compiled: CompiledShapes, shapes: Graph) -> list[Violation]:
         """The results of the compiled ``shapes`` on the data and ontology, as :func:`validate_with_pyshacl`'s.
@@ -228,13 +257,7 @@ class Checks:
         results = []
         for constraint in compiled.constraints:
             try:
-                rows: list[oxigraph.QuerySolution] = list(
-                    self._store.query(  # type: ignore[arg-type]  # a SELECT: solutions
-                        constraint.query,
-                        default_graph=[oxigraph.DefaultGraph(), _ONTOLOGY],
-                        custom_functions=functions,
-                    )
-                )
+                rows = self._query(constraint.query, custom_functions=functions)
             except (SyntaxError, OSError, ValueError) as exc:
                 raise ConstraintError(f"the query of {constraint.shape} failed: {exc}") from exc
             for row in rows:
@@ -304,6 +327,10 @@ def check(data: Graph, query: str, name: str) -> list[Violation]:
 def _function(test: Callable[[Node], bool]) -> Callable[[Any], oxigraph.Literal]:
     """A compiled shape's test of a value, as an Oxigraph custom function: Oxigraph's term in, a boolean out."""
     return lambda value: oxigraph.Literal(test(_rdflib_term(value)))
+
+
+def _literal_key(node: Literal) -> tuple[str, str | None, str | None]:
+    return str(node), None if node.datatype is None else str(node.datatype), node.language
 
 
 def _oxigraph_literal(node: Literal) -> oxigraph.Literal:
