@@ -18,9 +18,10 @@ pattern is Python's ``re`` as pySHACL compiles it (SPARQL's ``REGEX`` is XPath's
 rdflib finds ill-typed, ``sh:minInclusive`` compares as pySHACL's ``compare_literal`` does. The messages of shapes
 without ``sh:message`` are pySHACL's words, rendered with its ``stringify_node``.
 
-One difference is left, in two places where RDF 1.1 and rdflib disagree: ``"x"`` and ``"x"^^xsd:string`` are one
-term to Oxigraph but two to rdflib (the build's parser reads both as the first, so its data never has the second),
-and Oxigraph writes language tags in lower case (a violation shows ``"x"@en-gb`` where pySHACL shows ``@en-GB``).
+Oxigraph does not keep every literal as written: it stores a typed literal in its canonical form (``"1.0"^^xsd:decimal``
+as ``"1"``), ``xsd:int`` and the like as ``xsd:integer``, language tags in lower case, and ``"x"^^xsd:string`` as
+``"x"``, where SHACL (and rdflib) compare terms as written. :class:`.validation.Checks` finds such literals as it
+loads the data (``Checks.altered``), and :func:`.validation.validate` then lets pySHACL validate.
 """
 
 from __future__ import annotations
