@@ -97,7 +97,7 @@ def run_once(root: Path, engine: str, *, validate: bool, out: Path | None = None
     result = {
         "models": len(
             set(asserted.subjects(RDF.type, CK.CollaborationModel))
-            | set(inferred.subjects(RDF.type, CK.CollaborationModel))
+            | {s for s, p, o in inferred if p == RDF.type and o == CK.CollaborationModel}
         ),
         "triples": len(asserted),
         "inferred": len(inferred),

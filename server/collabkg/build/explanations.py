@@ -27,7 +27,7 @@ the noise (:func:`collabkg.build.reasoning.drop_noise`), is exactly owlrl's infe
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV
@@ -35,7 +35,7 @@ from rdflib.term import Node
 
 from ..namespaces import CK, ONTOLOGY_GRAPH, PREFIXES, n3, statement_iri
 from .reasoning import Derivation, derive
-from .turtle import Triple
+from .turtle import Triple, Triples
 
 __all__ = ["Explanations", "explain", "nt_line", "unexplained"]
 
@@ -44,6 +44,7 @@ _TYPE, _SUBJECT, _PREDICATE, _OBJECT = RDF.type, RDF.subject, RDF.predicate, RDF
 _ENTITY, _ACTIVITY, _GENERATED_BY, _USED = PROV.Entity, PROV.Activity, PROV.wasGeneratedBy, PROV.used
 _INFERENCE, _ASSERTED, _APPLICATION = CK.Inference, CK.AssertedStatement, CK.RuleApplication
 _RULE, _AXIOM_OF, _IN_GRAPH, _SUPPORTED_BY = CK.rule, CK.axiomOf, CK.inGraph, CK.supportedBy
+_SUPPORTS, _PARTS = CK.supportsStatement, frozenset({_SUBJECT, _PREDICATE, _OBJECT})
 #: What an asserted statement node records besides its triple: the graphs that hold it, the claims behind it.
 _Asserted = tuple[tuple[URIRef, ...], tuple[Node, ...]]
 
@@ -135,7 +136,11 @@ def _application(node: URIRef) -> BNode:
 
 
 def explain(
-    ontology: Graph, asserted: Mapping[URIRef, Collection[Triple]], inferred: Graph, *, union: Graph
+    ontology: Graph,
+    asserted: Mapping[URIRef, Collection[Triple]],
+    inferred: Collection[Triple],
+    *,
+    union: Triples,
 ) -> Explanations:
     """The derivation of each triple of ``inferred``, down to asserted triples, as PROV-O data.
 
@@ -192,16 +197,25 @@ def nt_line(triple: Triple) -> str:
     return f'{n3(s)} <{p}> "{quoted}" .\n'
 
 
-def _supporting_claims(data: Graph) -> dict[Triple, set[Node]]:
-    """The claims that support each triple, through the data's ``ck:supportsStatement`` statements."""
+def _supporting_claims(data: Iterable[Triple]) -> dict[Triple, set[Node]]:
+    """The claims that support each triple, through the data's ``ck:supportsStatement`` statements: one pass
+    over the data, which is a set of triples (no index to look a statement's parts up in)."""
+    parts: dict[Node, dict[Node, Node]] = defaultdict(dict)  # a statement node's rdf:subject, ... by part
+    supports: list[tuple[Node, Node]] = []
+    for s, p, o in data:
+        if p == _SUPPORTS:
+            supports.append((s, o))
+        elif p in _PARTS:
+            parts[s][p] = o
     claims: dict[Triple, set[Node]] = defaultdict(set)
-    for claim, statement in data.subject_objects(CK.supportsStatement):
-        triple = tuple(data.value(statement, part) for part in (RDF.subject, RDF.predicate, RDF.object))
-        claims[triple].add(claim)  # type: ignore[index]
+    for claim, statement in supports:
+        found = parts.get(statement, {})
+        triple = (found.get(_SUBJECT), found.get(_PREDICATE), found.get(_OBJECT))
+        claims[triple].add(claim)  # type: ignore[index]  # a statement lacking a part matches no triple
     return claims
 
 
-def unexplained(explanations: Graph, inferred: Graph) -> list[Triple]:
+def unexplained(explanations: Graph, inferred: Iterable[Triple]) -> list[Triple]:
     """The triples of ``inferred`` that no ``ck:Inference`` of ``explanations`` is about, sorted.
 
     Compares the statements' subject, predicate and object, not their IRIs, so it holds of a dataset read back

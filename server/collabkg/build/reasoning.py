@@ -42,7 +42,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ..namespaces import ID
-from .turtle import Triple
+from .turtle import Triple, Triples
 
 __all__ = [
     "BUILTIN_NAMESPACES",
@@ -73,7 +73,7 @@ class InconsistentGraph(ValueError):
         super().__init__("; ".join(self.messages))
 
 
-def infer(ontology: Graph, data: Graph, *, engine: str = "rules") -> Graph:
+def infer(ontology: Graph, data: Triples, *, engine: str = "rules") -> set[Triple]:
     """The triples OWL 2 RL adds to ``ontology`` + ``data`` that are worth a user's reading.
 
     Neither argument is changed.
@@ -95,7 +95,7 @@ def infer(ontology: Graph, data: Graph, *, engine: str = "rules") -> Graph:
     return drop_noise(owlrl_closure(ontology, data), ontology=ontology, data=data)
 
 
-def owlrl_closure(ontology: Graph, data: Graph) -> Graph:
+def owlrl_closure(ontology: Graph, data: Triples) -> Graph:
     """The OWL 2 RL closure of ``ontology`` + ``data``, as owlrl computes it: a new graph, inputs included.
 
     (owlrl's ``destination=`` option would collect the new triples in a graph of their own, but it needs a
@@ -404,7 +404,7 @@ class _Facts:
         return self.pos[p].get(o, _NO_TERMS)
 
 
-def rule_closure(ontology: Graph, data: Graph) -> set[Triple]:
+def rule_closure(ontology: Graph, data: Triples) -> set[Triple]:
     """What OWL 2 RL adds to ``ontology`` + ``data`` (no asserted triple), by compiled rules (module doc).
 
     After :func:`drop_noise` it equals :func:`owlrl_closure`'s answer.
@@ -435,7 +435,7 @@ def _as_in(graph: Graph, ontology: Graph) -> Graph:
     return same
 
 
-def derive(ontology: Graph, data: Graph) -> dict[Triple, Derivation]:
+def derive(ontology: Graph, data: Triples) -> dict[Triple, Derivation]:
     """Every triple the rules derive from ``ontology`` + ``data`` that neither asserts, with its first derivation.
 
     The same forward chaining as :func:`rule_closure`, recording, over rules compiled from the asserted axioms
@@ -616,8 +616,8 @@ def _check_literal_type(literal: Literal, cls: Node, rules: _Rules) -> None:
 ENGINES = ("rules", "owlrl")
 
 
-def drop_noise(closure: Graph, *, ontology: Graph, data: Graph) -> Graph:
-    """The triples of ``closure`` that are not asserted (rule 1) and not :func:`is_noise`, as a new graph.
+def drop_noise(closure: Graph, *, ontology: Graph, data: Triples) -> set[Triple]:
+    """The triples of ``closure`` that are not asserted (rule 1) and not :func:`is_noise`.
 
     ``closure`` is what a reasoner derived from ``ontology`` + ``data`` (with or without the inputs).
     """
@@ -626,14 +626,15 @@ def drop_noise(closure: Graph, *, ontology: Graph, data: Graph) -> Graph:
     return _worth_reading(added, ontology=ontology, canonical=canonical)
 
 
-def _worth_reading(added: Iterable[Triple], *, ontology: Graph, canonical: dict[Node, Node]) -> Graph:
-    """The triples of ``added`` (none asserted) that are not :func:`is_noise`, as a new graph."""
+def _worth_reading(added: Iterable[Triple], *, ontology: Graph, canonical: dict[Node, Node]) -> set[Triple]:
+    """The triples of ``added`` (none asserted) that are not :func:`is_noise`: a set, not a graph (the inferred
+    triples of a large build are as many as the data's, and a graph takes twenty times a set's memory)."""
     ontology_bnodes = {n for triple in ontology for n in triple if isinstance(n, BNode)}
-    kept = Graph()
-    for triple in added:
-        if not is_noise(triple, ontology_bnodes=ontology_bnodes, canonical=canonical):
-            kept.add(triple)
-    return kept
+    return {
+        triple
+        for triple in added
+        if not is_noise(triple, ontology_bnodes=ontology_bnodes, canonical=canonical)
+    }
 
 
 def is_noise(triple: Triple, *, ontology_bnodes: set[BNode], canonical: dict[Node, Node]) -> bool:

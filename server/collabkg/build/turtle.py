@@ -11,16 +11,31 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pyoxigraph as oxigraph
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-__all__ = ["Triple", "TurtleSyntaxError", "locate", "parse_turtle", "read_turtle"]
+__all__ = ["Triple", "Triples", "TurtleSyntaxError", "as_graph", "locate", "parse_turtle", "read_turtle"]
 
 #: A triple of rdflib terms, as the build holds a data file's.
 Triple = tuple[Node, Node, Node]
+#: Triples as the build holds them: an rdflib graph, or, for the data (a million triples and more), a set of
+#: them, which takes a twentieth of a graph's memory (a graph indexes each triple three ways).
+Triples = Graph | Collection[Triple]
+
+
+def as_graph(triples: Triples) -> Graph:
+    """``triples`` as an rdflib graph, for the libraries that need one (pySHACL, owlrl): itself if it is one."""
+    if isinstance(triples, Graph):
+        return triples
+    graph = Graph()
+    graph.addN((s, p, o, graph) for s, p, o in triples)
+    return graph
+
+
 #: rdflib's plain literals are RDF 1.1's xsd:string ones (:func:`parse_turtle`).
 _XSD_STRING = str(XSD.string)
 #: Oxigraph's message names the position itself ("Parser error at line 3 column 5: ..."); the build says

@@ -28,6 +28,7 @@ from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH, PREFIXES
 from .shapes_sparql import CompiledShapes, Unsupported, compile_shapes, path_text
+from .turtle import Triples, as_graph
 
 __all__ = ["Checks", "ConstraintError", "Violation", "check", "validate", "validate_with_pyshacl"]
 
@@ -91,7 +92,7 @@ class Violation:
 
 
 def validate(
-    data: Graph,
+    data: Triples,
     shapes: Graph,
     ontology: Graph,
     *,
@@ -115,14 +116,14 @@ def validate(
         compiled = compile_shapes(shapes)
     except Unsupported as exc:
         on_fallback(f"the shapes are validated by pySHACL: {exc}")
-        return validate_with_pyshacl(data, shapes, ontology, on_warning=on_warning)
+        return validate_with_pyshacl(as_graph(data), shapes, ontology, on_warning=on_warning)
     loaded = checks or Checks(data, ontology)
     if loaded.altered:
         on_fallback(
             f"the shapes are validated by pySHACL: Oxigraph would store {len(loaded.altered):,} literals of the "
             f"data as other terms ({loaded.altered[0][0]!r} of type {loaded.altered[0][1]}, say)"
         )
-        return validate_with_pyshacl(data, shapes, ontology, on_warning=on_warning)
+        return validate_with_pyshacl(as_graph(data), shapes, ontology, on_warning=on_warning)
     return loaded.validate(compiled, shapes)
 
 
@@ -198,9 +199,10 @@ class Checks:
     ``rdfs:subClassOf`` in the data graph, so a shape targeting ``ck:Finding`` reaches a ``ck:BarrierFinding``).
     """
 
-    def __init__(self, data: Graph, ontology: Graph | None = None) -> None:
+    def __init__(self, data: Triples, ontology: Graph | None = None) -> None:
         self._store = oxigraph.Store()
         self._data = data
+        self._graph: Graph | None = None  # the data as a graph, made only for a message that needs one
         self._ontology = ontology
         terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the graph keeps them alive
         literals: set[tuple[str, str | None, str | None]] = set()  # typed or tagged, as rdflib has them
@@ -234,6 +236,13 @@ class Checks:
         #: form and folds xsd:int and the like into xsd:integer ("1.0"^^xsd:decimal becomes "1"^^xsd:decimal),
         #: which SHACL, comparing terms as written, tells apart.
         self.altered = sorted(literals - stored, key=str)
+
+    def _data_graph(self) -> Graph:
+        """The data as a graph, for pySHACL's words of a message (a blank node is shown by its triples): made
+        on the first result only, so data that conforms is never copied."""
+        if self._graph is None:
+            self._graph = as_graph(self._data)
+        return self._graph
 
     def _query(self, query: str, **options: Any) -> list[oxigraph.QuerySolution]:
         """The rows of a SELECT over the data and the ontology."""
@@ -273,7 +282,7 @@ class Checks:
                         severity=constraint.severity,
                         shape=constraint.shape,
                         messages=constraint.messages
-                        or [Literal(constraint.default_message(self._data, focus, value))],
+                        or [Literal(constraint.default_message(self._data_graph(), focus, value))],
                     )
                 )
         return sorted(results)
@@ -318,7 +327,7 @@ class Checks:
             raise ConstraintError(f"the check does not parse or run: {exc}") from exc
 
 
-def check(data: Graph, query: str, name: str) -> list[Violation]:
+def check(data: Triples, query: str, name: str) -> list[Violation]:
     """The rows of one check over ``data`` (:meth:`Checks.run`; for several, load the data once with
     :class:`Checks`)."""
     return Checks(data).run(query, name)
