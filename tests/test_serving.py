@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,36 @@ def test_connections_opened_together_are_shared_by_the_workers(tmp_path: Path) -
         held = _holders(port, {sock.getsockname()[1] for sock in sockets})
     assert sum(held.values()) == 16
     assert len(held) == 2 and min(held.values()) >= 3, held
+
+
+def test_each_worker_has_a_query_process_before_its_first_query(tmp_path: Path) -> None:
+    """A worker starts a query process as it boots, so its first query does not wait for one to start."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("a process's children are read from Linux's /proc")
+    with server(tmp_path, workers=2) as running:
+        give_up = time.monotonic() + PROMPT
+        while True:  # no request is sent: the processes are there without one
+            workers = re.findall(r"Booting worker with pid: (\d+)", running.log.read_text())
+            executors = {pid: _query_processes(int(pid)) for pid in workers}
+            if len(workers) == 2 and all(executors.values()):
+                break
+            assert time.monotonic() < give_up, (executors, running.log.read_text())
+            time.sleep(0.05)
+    assert all(len(found) == 1 for found in executors.values()), executors
+
+
+def _query_processes(pid: int) -> list[int]:
+    """The children of a process that are query processes (``python -m collabkg.store.executor``)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with suppress(OSError):
+            children += [int(child) for child in task.read_text().split()]
+    found = []
+    for child in children:
+        with suppress(OSError):
+            if b"collabkg.store.executor" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
 
 
 def _holders(port: int, client_ports: set[int]) -> Counter[int]:

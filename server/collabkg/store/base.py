@@ -158,6 +158,9 @@ class Store(ABC):
         )
         return Reply(formats.serialize(answer.result, fmt), answer.truncated)
 
+    def warm(self) -> None:  # noqa: B027  (a hook: stores with nothing to get ready keep it)
+        """Get ready to answer, in a web worker just started (from its main thread); by default, nothing."""
+
     @abstractmethod
     def graph_sizes(self) -> dict[URIRef, int]:
         """Triples per non-empty named graph, by name in order."""

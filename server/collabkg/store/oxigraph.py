@@ -235,6 +235,10 @@ class OxigraphStore(Store):
         )
         weakref.finalize(self, self.lanes.close)
 
+    def warm(self) -> None:
+        """Start a query process for the worker's first query (:meth:`.processes.Lanes.prestart`)."""
+        self.lanes.prestart()
+
     # --- queries ---------------------------------------------------------------------------------------------------
 
     def evaluate(

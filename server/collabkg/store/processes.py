@@ -74,8 +74,8 @@ class _StillRunning(Exception):
 class QueryProcess:
     """One query process (:mod:`.executor`) on a store, spoken to through its standard input and output."""
 
-    def __init__(self, store: Path, memory: int) -> None:
-        """Start the process and wait until it has opened the store.
+    def __init__(self, store: Path, memory: int, *, wait: bool = True) -> None:
+        """Start the process and, with ``wait``, wait until it has opened the store (:meth:`ready`).
 
         :raises StoreUnavailable: it could not start or open the store.
         """
@@ -89,13 +89,27 @@ class QueryProcess:
         self._out = self._process.stdout.fileno()
         #: Bytes read from the process and not yet taken (:meth:`_read`).
         self._buffer = bytearray()
+        self._store = store
+        self._ready = False
+        #: Whether the process left the network (see :func:`.executor.leave_the_network`), once it is ready.
+        self.isolated = False
+        if wait:
+            self.ready()
+
+    def ready(self) -> None:
+        """Wait until the process has opened the store (at once if it has said so already).
+
+        :raises StoreUnavailable: it could not open the store; it is ended.
+        """
+        if self._ready:
+            return
         try:
-            ready = json.loads(self._frame(time.monotonic() + START_SECONDS))
+            said = json.loads(self._frame(time.monotonic() + START_SECONDS))
         except (_StillRunning, QueryProcessEnded) as exc:
             self.kill()
-            raise StoreUnavailable(f"a query process could not open the store {store}") from exc
-        #: Whether the process left the network (see :func:`.executor.leave_the_network`).
-        self.isolated = bool(ready.get("network"))
+            raise StoreUnavailable(f"a query process could not open the store {self._store}") from exc
+        self._ready = True
+        self.isolated = bool(said.get("network"))
 
     @property
     def pid(self) -> int:
@@ -105,7 +119,8 @@ class QueryProcess:
         return self._process.poll() is None
 
     def send(self, request: dict[str, Any]) -> None:
-        """Send one request (the answer is read with :meth:`answer`)."""
+        """Send one request (the answer is read with :meth:`answer`), once the process is :meth:`ready`."""
+        self.ready()
         body = json.dumps(request).encode()
         try:
             self._in.write(_LENGTH.pack(len(body)) + body)
@@ -337,6 +352,19 @@ class Lanes:
                 self._long_texts.popitem(last=False)
 
     # --- processes ---------------------------------------------------------------------------------------------
+
+    def prestart(self) -> None:
+        """Start a query process now, without waiting for it: the first query finds it open, instead of
+        waiting the tens of milliseconds a process takes to start (a worker's first answer after a start).
+
+        Call it from a thread that lives as long as the worker (its main thread, just after the fork): a query
+        process ends with the thread that started it (:func:`.executor.die_with_parent`).
+        """
+        process = QueryProcess(self.store, self.memory, wait=False)
+        with self._condition:
+            if os.getpid() != self._pid:
+                self._idle, self._pid = [], os.getpid()
+            self._idle.append(process)
 
     def _get_process(self) -> QueryProcess:
         """An idle process, or a new one (started outside the lock: it takes tens of milliseconds)."""

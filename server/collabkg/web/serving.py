@@ -33,6 +33,7 @@ from gunicorn.config import KNOWN_SETTINGS
 from gunicorn.workers import gasgi
 
 from .app import create_app
+from .context import EXTENSION, Service
 from .front import Front, FrontLimits
 
 #: Seconds past the query time limit before gunicorn gives up on a worker whose loop stopped answering.
@@ -189,6 +190,10 @@ def gunicorn_options(
         "accesslog": access_log,
         "worker_exit": _end_worker,
     }
+    if EXTENSION in app.extensions:  # an app of ours, with a store (not the bench's bare "hello" app)
+        # In the new worker's main thread, before its loop: the store gets ready to answer (a query process
+        # started while the worker boots, not at its first query).
+        options["post_fork"] = lambda arbiter, worker: Service.of(app).store.warm()
     if "control_socket_disable" in {setting.name for setting in KNOWN_SETTINGS}:
         # gunicorn 27 opens a management socket in ~/.gunicorn by default: not wanted for a read-only service,
         # and two servers of one user would fight over it.
