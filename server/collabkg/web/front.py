@@ -157,14 +157,12 @@ class Front:
             return
         environ = _environ(scope, body, max(declared, len(body)))
         loop = asyncio.get_running_loop()
+        answered: asyncio.Future[_Answer] = loop.create_future()
         called: Future[_Answer] = pool.submit(self._call, environ)
-        called.add_done_callback(lambda _: loop.call_soon_threadsafe(free.release))
-        try:
-            answer = await asyncio.shield(asyncio.wrap_future(called))
-        except asyncio.CancelledError:
-            # The client left (the server cancels the request): the thread finishes; its answer is dropped.
-            called.add_done_callback(_discard)
-            raise
+        # One wake-up of the loop when the thread is done, which frees its place and hands the answer over
+        # (asyncio.wrap_future and a release of its own took two).
+        called.add_done_callback(lambda _: loop.call_soon_threadsafe(_hand_over, called, answered, free))
+        answer = await answered  # cancelled when the client leaves: the thread finishes, its answer dropped
         try:
             await self._send_answer(answer, send)
         finally:
@@ -232,9 +230,21 @@ class Front:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _discard(called: Future[_Answer]) -> None:
-    if not called.cancelled() and called.exception() is None:
-        called.result().close()
+def _hand_over(called: Future[_Answer], answered: asyncio.Future[_Answer], free: asyncio.Semaphore) -> None:
+    """On the loop, once the app's thread is done: free its place, and give its answer to the request, or
+    drop it if the request is gone (the client left)."""
+    free.release()
+    if called.cancelled():  # the pool was shut down before the thread took it (the worker is stopping)
+        answered.cancel()
+        return
+    error = called.exception()
+    if answered.cancelled():
+        if error is None:
+            called.result().close()
+    elif error is not None:
+        answered.set_exception(error)
+    else:
+        answered.set_result(called.result())
 
 
 async def _refuse(send: Send, status: int, message: str, retry_after: int | None = None) -> None:
