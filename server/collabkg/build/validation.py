@@ -204,7 +204,7 @@ class Checks:
         self._data = data
         self._graph: Graph | None = None  # the data as a graph, made only for a message that needs one
         self._ontology = ontology
-        terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the graph keeps them alive
+        terms: dict[int, oxigraph.NamedNode | oxigraph.BlankNode] = {}  # by id(): the data keeps them alive
         literals: set[tuple[str, str | None, str | None]] = set()  # typed or tagged, as rdflib has them
 
         def term(node: Node) -> Any:  # the subject, predicate or object oxigraph.Quad takes
