@@ -362,20 +362,23 @@ class Lanes:
         """
         process = QueryProcess(self.store, self.memory, wait=False)
         with self._condition:
-            if os.getpid() != self._pid:
-                self._idle, self._pid = [], os.getpid()
-            self._idle.append(process)
+            self._idle_here().append(process)
 
     def _get_process(self) -> QueryProcess:
         """An idle process, or a new one (started outside the lock: it takes tens of milliseconds)."""
         with self._condition:
-            if os.getpid() != self._pid:  # a forked worker never shares its parent's processes
-                self._idle, self._pid = [], os.getpid()
-            while self._idle:
-                process = self._idle.pop()
+            idle = self._idle_here()
+            while idle:
+                process = idle.pop()
                 if process.alive():
                     return process
         return QueryProcess(self.store, self.memory)
+
+    def _idle_here(self) -> list[QueryProcess]:
+        """The idle processes of this process (with the lock held): a forked worker never shares its parent's."""
+        if os.getpid() != self._pid:
+            self._idle, self._pid = [], os.getpid()
+        return self._idle
 
     def _put_process(self, process: QueryProcess) -> None:
         with self._condition:
