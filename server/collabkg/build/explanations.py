@@ -8,15 +8,17 @@ derived with a smaller depth), so derivations never form cycles and following pr
 triples.
 
 :func:`explain` gives the derivations of the inferred graph as PROV-O data (the build's
-``graph/explanations``, :class:`Explanations`): each triple is an ``rdf:Statement`` node. An inferred one is a ``ck:Inference`` that
-``prov:wasGeneratedBy`` a ``ck:RuleApplication`` naming the rule (``ck:rule``, an individual of the ontology),
-the term whose axiom it applied (``ck:axiomOf``) and its premises (``prov:used``); an asserted premise is a
+``graph/explanations``, :class:`Explanations`): each triple is an ``rdf:Statement`` node. An inferred one is a
+``ck:Inference`` that ``prov:wasDerivedFrom`` its premises (statement nodes themselves) and ``prov:wasGeneratedBy``
+a ``ck:RuleApplication``: the application of one rule (``ck:rule``, an individual of the ontology) to one term's
+axiom (``ck:axiomOf``), a node that every triple so derived shares. An asserted premise is a
 ``ck:AssertedStatement`` with the named graphs that hold it (``ck:inGraph``) and the claims of the sources that
 support it (``ck:supportedBy``). A statement's IRI is a hash of its triple
-(:func:`collabkg.namespaces.statement_iri`), so a premise that many derivations share is one node. The graph
-is about 16 triples per inferred triple, the largest of the build by far, so it is not held as rdflib triples:
-:class:`Explanations` keeps one entry per statement node and writes each node's triples when asked, as the
-sorted N-Triples lines of the dataset file (:func:`nt_line`).
+(:func:`collabkg.namespaces.statement_iri`), so a premise that many derivations share is one node. Premises by
+reference and shared rule applications keep the graph to about 10 triples per inferred triple; it is still the
+largest of the build by far, so it is not held as rdflib triples: :class:`Explanations` keeps one entry per
+statement node and writes each node's triples when asked, as the sorted N-Triples lines of the dataset file
+(:func:`nt_line`).
 :mod:`collabkg.evidence.explanations` reads such data back as a tree, for pages and the terminal.
 
 Two steps of the OWL 2 RL tables are one rule in the derivations: ``cls-hv1``/``cls-hv2`` with
@@ -26,6 +28,7 @@ the noise (:func:`collabkg.build.reasoning.drop_noise`), is exactly owlrl's infe
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
@@ -41,7 +44,7 @@ __all__ = ["Explanations", "explain", "nt_line", "unexplained"]
 
 # The terms the rules and the writer use on every triple, looked up once (a namespace attribute is a lookup).
 _TYPE, _SUBJECT, _PREDICATE, _OBJECT = RDF.type, RDF.subject, RDF.predicate, RDF.object
-_ENTITY, _ACTIVITY, _GENERATED_BY, _USED = PROV.Entity, PROV.Activity, PROV.wasGeneratedBy, PROV.used
+_GENERATED_BY, _DERIVED_FROM = PROV.wasGeneratedBy, PROV.wasDerivedFrom
 _INFERENCE, _ASSERTED, _APPLICATION = CK.Inference, CK.AssertedStatement, CK.RuleApplication
 _RULE, _AXIOM_OF, _IN_GRAPH, _SUPPORTED_BY = CK.rule, CK.axiomOf, CK.inGraph, CK.supportedBy
 _SUPPORTS, _PARTS = CK.supportsStatement, frozenset({_SUBJECT, _PREDICATE, _OBJECT})
@@ -73,10 +76,11 @@ class Explanations:
         return self._size
 
     def __iter__(self) -> Iterator[Triple]:
-        """Every triple, statement node by statement node."""
+        """Every triple, statement node by statement node, then the rule applications'."""
         for node in self._statements:
             yield from self._of(node)
-            yield from self._application_of(node)
+        for application in self._applications():
+            yield from _application_triples(application)
 
     def graph(self) -> Graph:
         """The triples as an rdflib graph, with the project's prefixes: for reading a small one."""
@@ -89,50 +93,62 @@ class Explanations:
     def lines(self) -> Iterator[bytes]:
         """The triples as N-Triples lines (:func:`nt_line`), sorted, made a node at a time.
 
-        A line starts with its subject: a statement node's IRI or its application's blank node, both named by
-        the same fixed-length hash. So the lines sort as the nodes do, IRIs (``<``) before blank nodes (``_``),
-        and within a node as its own few lines do: the whole list is never held. The statement nodes' lines
-        come first, then the applications', each made only in its own pass.
+        A line starts with its subject: a statement node's IRI (all of one length) or a rule application's
+        blank node. So the lines sort as the nodes do, IRIs (``<``) before blank nodes (``_``), and within a
+        node as its own few lines do: the whole list is never held. A label that is the start of another sorts
+        first, as its line does (a space sorts before any character of a label).
         """
-        nodes = sorted(self._statements)
-        for triples_of in (self._of, self._application_of):
-            for node in nodes:
-                for line in sorted({nt_line(triple) for triple in triples_of(node)}):
-                    yield line.encode()
+        for node in sorted(self._statements):
+            for line in sorted({nt_line(triple) for triple in self._of(node)}):
+                yield line.encode()
+        for application in sorted(self._applications(), key=lambda application: application[0]):
+            for line in sorted(nt_line(triple) for triple in _application_triples(application)):
+                yield line.encode()
 
     def _of(self, node: URIRef) -> Iterator[Triple]:
-        """The triples of one statement node (its rule application's are :meth:`_application_of`'s)."""
+        """The triples of one statement node (those of the rule application it names are shared, and written
+        once: :func:`_application_triples`)."""
         triple, why = self._statements[node]
         yield from ((node, _SUBJECT, triple[0]), (node, _PREDICATE, triple[1]), (node, _OBJECT, triple[2]))
-        yield node, _TYPE, _ENTITY
         if isinstance(why, Derivation):
             yield node, _TYPE, _INFERENCE
-            yield node, _GENERATED_BY, _application(node)
+            yield node, _GENERATED_BY, _application(why.rule, why.axiom)[0]
+            yield from ((node, _DERIVED_FROM, statement_iri(premise)) for premise in why.premises)
             return
         graphs, claims = why
         yield node, _TYPE, _ASSERTED
         yield from ((node, _IN_GRAPH, name) for name in graphs)
         yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
 
-    def _application_of(self, node: URIRef) -> Iterator[Triple]:
-        """The triples of the rule application that derived a statement node; none for an asserted one."""
-        why = self._statements[node][1]
-        if not isinstance(why, Derivation):
-            return
-        application = _application(node)
-        yield from (
-            (application, _TYPE, _ACTIVITY),
-            (application, _TYPE, _APPLICATION),
-            (application, _RULE, CK[f"rule-{why.rule}"]),
-        )
-        if why.axiom is not None:
-            yield application, _AXIOM_OF, why.axiom
-        yield from ((application, _USED, statement_iri(premise)) for premise in why.premises)
+    def _applications(self) -> set[_Application]:
+        """The rule applications the inferences name, each once."""
+        return {
+            _application(why.rule, why.axiom)
+            for _, why in self._statements.values()
+            if isinstance(why, Derivation)
+        }
 
 
-def _application(node: URIRef) -> BNode:
-    """The rule application of an inference: one per inference, named after it, the same each build."""
-    return BNode(f"application-{node[-32:]}")
+#: A rule application: its blank node, the rule's name and the term whose axiom it applied (if any).
+_Application = tuple[BNode, str, Node | None]
+
+
+def _application(rule: str, axiom: Node | None) -> _Application:
+    """The application of ``rule`` to ``axiom``'s axiom, named after both: the same node for every triple it
+    derived, and the same label each build (the axiom's hash, as a term can hold characters a label cannot)."""
+    if axiom is None:
+        return BNode(f"application-{rule}"), rule, axiom
+    digest = hashlib.sha256(n3(axiom).encode()).hexdigest()[:16]
+    return BNode(f"application-{rule}-{digest}"), rule, axiom
+
+
+def _application_triples(application: _Application) -> Iterator[Triple]:
+    """The triples of a rule application: its class, its rule and the term whose axiom it applied."""
+    node, rule, axiom = application
+    yield node, _TYPE, _APPLICATION
+    yield node, _RULE, CK[f"rule-{rule}"]
+    if axiom is not None:
+        yield node, _AXIOM_OF, axiom
 
 
 def explain(
@@ -144,8 +160,10 @@ def explain(
 ) -> Explanations:
     """The derivation of each triple of ``inferred``, down to asserted triples, as PROV-O data.
 
-    The statement nodes carry no ``rdf:Statement`` type: ``rdf:subject`` implies it (its RDFS domain), and the
-    graph is large enough that a triple fewer per node shows in the build's write time.
+    The nodes carry no ``rdf:Statement``, ``prov:Entity`` or ``prov:Activity`` type: ``rdf:subject`` implies the
+    first (its RDFS domain), and the ontology makes ``ck:Inference`` and ``ck:AssertedStatement`` kinds of
+    ``prov:Entity``, ``ck:RuleApplication`` a kind of ``prov:Activity``. The graph is large enough that a triple
+    fewer per node shows in the build's write time and memory.
 
     :param asserted: the data graphs' triples by name (the ontology is ``graph/ontology``): an asserted
         premise names the graphs that hold it.
@@ -157,6 +175,7 @@ def explain(
     derivations = derive(ontology, union)
     claims = _supporting_claims(union)
     statements: dict[URIRef, tuple[Triple, Derivation | _Asserted]] = {}
+    applications: set[tuple[str, Node | None]] = set()
     size = 0
     pending = [triple for triple in inferred if triple in derivations]
     while pending:
@@ -169,11 +188,13 @@ def explain(
             graphs = tuple(name for name, graph in sources.items() if triple in graph)
             supported = tuple(claims.get(triple, ()))
             statements[node] = (triple, (graphs, supported))
-            size += 5 + len(graphs) + len(supported)
+            size += 4 + len(graphs) + len(supported)
             continue
         statements[node] = (triple, derivation)
-        size += 9 + (derivation.axiom is not None) + len(set(derivation.premises))
+        size += 5 + len(set(derivation.premises))
+        applications.add((derivation.rule, derivation.axiom))
         pending.extend(derivation.premises)
+    size += sum(2 + (axiom is not None) for _, axiom in applications)
     missing = sorted(triple for triple in inferred if triple not in derivations)
     return Explanations(statements, size, missing)
 

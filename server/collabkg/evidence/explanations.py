@@ -138,7 +138,7 @@ def read_explanation(graph: Graph, node: Node) -> Explanation:
     application = graph.value(node, PROV.wasGeneratedBy)
     rule = None if application is None else graph.value(application, CK.rule)
     axiom = None if application is None else graph.value(application, CK.axiomOf)
-    premises = () if application is None else graph.objects(application, PROV.used)
+    premises = graph.objects(node, PROV.wasDerivedFrom)
     claims = (
         Support(
             iri=claim,
