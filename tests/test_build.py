@@ -244,6 +244,39 @@ def test_the_served_store_holds_the_dataset_file_s_graphs_and_their_union(built:
     )
 
 
+def test_the_store_loaded_in_parts_is_the_store_loaded_at_once(
+    built: ProjectPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quads go to Oxigraph's loader in parts (which bounds its memory): in parts of under a hundred, the
+    store holds the same quads, and a blank node (a rule application, shared by many inferences) is one node
+    across the parts and between its graph and the union."""
+    from collabkg.store import oxigraph as served_store
+    from collabkg.store.base import DatasetSource
+
+    sources = [DatasetSource(built.dataset_file)]
+    sizes = served_store.write_store(tmp_path / "whole", sources)
+    monkeypatch.setattr(served_store, "LOAD_PART", 97)
+    parts = served_store.write_store(tmp_path / "parts", sources)
+    assert parts == sizes and sizes[""] > 10 * 97
+
+    shared = """
+        PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT (COUNT(DISTINCT ?application) AS ?applications) (COUNT(*) AS ?joined) WHERE {
+            ?inference prov:wasGeneratedBy ?application .
+            GRAPH ?g { ?inference prov:wasGeneratedBy ?application }
+            FILTER (isBlank(?application))
+        }"""
+
+    def counts(folder: Path) -> tuple[int, int]:
+        [row] = oxigraph.Store.read_only(str(folder)).query(shared)
+        return int(row["applications"].value), int(row["joined"].value)
+
+    whole = counts(tmp_path / "whole")
+    assert counts(tmp_path / "parts") == whole
+    applications, joined = whole
+    assert 0 < applications < joined
+
+
 def test_outputs_are_readable_by_the_server_user_whoever_builds(built: ProjectPaths) -> None:
     """Outputs are written to private temporary files, then opened to all readers (never to writers) before
     they take their names: a server running as another user can read them, and nobody else can change them."""

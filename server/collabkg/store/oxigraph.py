@@ -13,6 +13,7 @@ by two graphs twice, which SPARQL's merge does not.)
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 import tempfile
@@ -50,6 +51,10 @@ from .rewrite import bound_text
 __all__ = ["Limits", "OxigraphStore", "load_files", "open_built", "sizes_of", "write_store"]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: Quads handed to Oxigraph's bulk loader at a time (:func:`write_store`). The loader holds a batch of up to a
+#: million quads per thread in memory before it writes them out, about 2 GB on this two-core machine whatever
+#: the dataset's size, and pyoxigraph offers no setting for it; in parts of this size it held about 0.9 GB.
+LOAD_PART = 500_000
 #: Oxigraph's formats by rdflib's names (:meth:`DatasetSource.format`).
 RDF_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -93,12 +98,15 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
     gives a blank node one label in its graph and in the union (two readings of a file would label it twice:
     a query joining the default graph with ``GRAPH`` found none), and each file's blank nodes labels of their
     own (the files' graphs are merged, not joined on a label they happen to share). Loading the named graphs
-    first and copying the union from the store took twice as long (bench/RESULTS.md).
+    first and copying the union from the store took twice as long (bench/RESULTS.md). The quads go to the
+    loader in parts of :data:`LOAD_PART`, which bounds the memory it holds.
 
     :raises DatasetLoadError: a file cannot be read or parsed (the folder is then no store to use).
     """
     store = ox.Store(str(folder))
-    store.bulk_extend(_quads_with_union(sources))
+    quads = _quads_with_union(sources)
+    for first in quads:
+        store.bulk_extend(itertools.chain((first,), itertools.islice(quads, LOAD_PART - 1)))
     store.flush()
     store.optimize()
     return sizes_of(store)
