@@ -18,6 +18,7 @@ from conftest import DATA, ROOT, LiveServer, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import PROV
 
 RDFLIB_NAMES = {
     "ttl": "turtle",
@@ -538,6 +539,22 @@ def test_an_explanation_page_says_why_down_to_the_claims(client: FlaskClient, se
     assert premises and all(client.get(p).status_code == 200 for p in premises)
     claims = re.findall(r'<a href="(/trail/claim/[a-z0-9-]+)">', page)
     assert claims and all(client.get(c).status_code == 200 for c in claims)
+
+
+def test_an_explanation_page_names_a_blank_node_as_such_not_by_its_label(
+    client: FlaskClient, served: Dataset
+) -> None:
+    """What was inferred from a statement about a blank node (a claim's reified statement, ``ck:supportedBy``
+    read backwards) names the node ``[]``, as the explanation does: its label is the store's, new at each load,
+    and means nothing to a reader."""
+    premise, subject = next(
+        (premise, subject)
+        for inference, premise in sorted(served.subject_objects(PROV.wasDerivedFrom))
+        if isinstance(subject := served.value(inference, RDF.subject), BNode)
+    )
+    page = client.get(f"/page/{premise[len(ID) :]}").text
+    assert re.search(r'<li><a href="/page/explanation/[0-9a-f]+">\[\] ', page)
+    assert str(subject) not in page and not re.search(r">[0-9a-f]{30,32} ", page)
 
 
 # --- One layout, nothing inline --------------------------------------------------------------------------------

@@ -467,9 +467,12 @@ def statement_page(iri: URIRef, path: str) -> Response:
 
 
 def _word(term: Node, label: Node | None) -> str:
-    """A term as a sentence reads it: its label, else its prefixed name (an IRI) or its text (a literal)."""
+    """A term as a sentence reads it: its label, else its prefixed name (an IRI), ``[]`` (a blank node: its
+    label is the store's, new at each load, as the explanations show it) or its text (a literal)."""
     if label is not None:
         return str(label)
+    if isinstance(term, BNode):
+        return "[]"
     return short_name(term) if isinstance(term, URIRef) else str(term)
 
 
