@@ -52,21 +52,28 @@ _SUPPORTS, _PARTS = CK.supportsStatement, frozenset({_SUBJECT, _PREDICATE, _OBJE
 _Asserted = tuple[tuple[URIRef, ...], tuple[Node, ...]]
 
 
+#: A rule application: its blank node, the rule's name and the term whose axiom it applied (if any).
+_Application = tuple[BNode, str, Node | None]
+
+
 class Explanations:
     """The explanations graph, one entry per statement node, its triples made only when they are read.
 
     Held as rdflib triples, the graph took more memory than the rest of a large build together; an entry here
-    is the statement's triple and its derivation (which :func:`collabkg.build.reasoning.derive` holds anyway)
-    or, for an asserted premise, its graphs and claims.
+    is the statement's node and its derivation (which :func:`collabkg.build.reasoning.derive` holds anyway)
+    or, for an asserted premise, its graphs and claims. Entries are found by their triple, so that a premise's
+    node is looked up, not hashed again for every inference that names it.
     """
 
     def __init__(
         self,
-        statements: dict[URIRef, tuple[Triple, Derivation | _Asserted]],
+        statements: dict[Triple, tuple[URIRef, Derivation | _Asserted]],
+        applications: dict[tuple[str, Node | None], _Application],
         size: int,
         missing: list[Triple],
     ) -> None:
         self._statements = statements
+        self._applications = applications
         self._size = size
         #: The inferred triples without an explanation (no rule here derives them), sorted.
         self.unexplained = missing
@@ -77,9 +84,9 @@ class Explanations:
 
     def __iter__(self) -> Iterator[Triple]:
         """Every triple, statement node by statement node, then the rule applications'."""
-        for node in self._statements:
-            yield from self._of(node)
-        for application in self._applications():
+        for triple in self._statements:
+            yield from self._of(triple)
+        for application in self._applications.values():
             yield from _application_triples(application)
 
     def graph(self) -> Graph:
@@ -98,39 +105,27 @@ class Explanations:
         node as its own few lines do: the whole list is never held. A label that is the start of another sorts
         first, as its line does (a space sorts before any character of a label).
         """
-        for node in sorted(self._statements):
-            for line in sorted({nt_line(triple) for triple in self._of(node)}):
+        for _, triple in sorted((node, triple) for triple, (node, _) in self._statements.items()):
+            for line in sorted({nt_line(each) for each in self._of(triple)}):
                 yield line.encode()
-        for application in sorted(self._applications(), key=lambda application: application[0]):
-            for line in sorted(nt_line(triple) for triple in _application_triples(application)):
+        for application in sorted(self._applications.values(), key=lambda application: application[0]):
+            for line in sorted(nt_line(each) for each in _application_triples(application)):
                 yield line.encode()
 
-    def _of(self, node: URIRef) -> Iterator[Triple]:
+    def _of(self, triple: Triple) -> Iterator[Triple]:
         """The triples of one statement node (those of the rule application it names are shared, and written
         once: :func:`_application_triples`)."""
-        triple, why = self._statements[node]
+        node, why = self._statements[triple]
         yield from ((node, _SUBJECT, triple[0]), (node, _PREDICATE, triple[1]), (node, _OBJECT, triple[2]))
         if isinstance(why, Derivation):
             yield node, _TYPE, _INFERENCE
-            yield node, _GENERATED_BY, _application(why.rule, why.axiom)[0]
-            yield from ((node, _DERIVED_FROM, statement_iri(premise)) for premise in why.premises)
+            yield node, _GENERATED_BY, self._applications[why.rule, why.axiom][0]
+            yield from ((node, _DERIVED_FROM, self._statements[premise][0]) for premise in why.premises)
             return
         graphs, claims = why
         yield node, _TYPE, _ASSERTED
         yield from ((node, _IN_GRAPH, name) for name in graphs)
         yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
-
-    def _applications(self) -> set[_Application]:
-        """The rule applications the inferences name, each once."""
-        return {
-            _application(why.rule, why.axiom)
-            for _, why in self._statements.values()
-            if isinstance(why, Derivation)
-        }
-
-
-#: A rule application: its blank node, the rule's name and the term whose axiom it applied (if any).
-_Application = tuple[BNode, str, Node | None]
 
 
 def _application(rule: str, axiom: Node | None) -> _Application:
@@ -171,32 +166,35 @@ def explain(
         derive gets no explanation, and :attr:`Explanations.unexplained` lists it.
     :param union: the union of the ``asserted`` graphs (the build has it already: a copy would be the data again).
     """
-    sources: dict[URIRef, Graph | Collection[Triple]] = {ONTOLOGY_GRAPH: ontology, **asserted}
+    # The ontology's triples as a set: an rdflib graph's `in` was a sixth of the stage, asked of every premise.
+    sources: dict[URIRef, Collection[Triple]] = {ONTOLOGY_GRAPH: set(ontology), **asserted}
     derivations = derive(ontology, union)
     claims = _supporting_claims(union)
-    statements: dict[URIRef, tuple[Triple, Derivation | _Asserted]] = {}
-    applications: set[tuple[str, Node | None]] = set()
+    statements: dict[Triple, tuple[URIRef, Derivation | _Asserted]] = {}
+    applications: dict[tuple[str, Node | None], _Application] = {}
     size = 0
     pending = [triple for triple in inferred if triple in derivations]
     while pending:
         triple = pending.pop()
-        node = statement_iri(triple)
-        if node in statements:
+        if triple in statements:
             continue
+        node = statement_iri(triple)
         derivation = derivations.get(triple)
         if derivation is None:
             graphs = tuple(name for name, graph in sources.items() if triple in graph)
             supported = tuple(claims.get(triple, ()))
-            statements[node] = (triple, (graphs, supported))
+            statements[triple] = (node, (graphs, supported))
             size += 4 + len(graphs) + len(supported)
             continue
-        statements[node] = (triple, derivation)
+        statements[triple] = (node, derivation)
         size += 5 + len(set(derivation.premises))
-        applications.add((derivation.rule, derivation.axiom))
+        key = (derivation.rule, derivation.axiom)
+        if key not in applications:
+            applications[key] = _application(*key)
+            size += 2 + (derivation.axiom is not None)
         pending.extend(derivation.premises)
-    size += sum(2 + (axiom is not None) for _, axiom in applications)
     missing = sorted(triple for triple in inferred if triple not in derivations)
-    return Explanations(statements, size, missing)
+    return Explanations(statements, applications, size, missing)
 
 
 def nt_line(triple: Triple) -> str:
