@@ -52,8 +52,8 @@ _SUPPORTS, _PARTS = CK.supportsStatement, frozenset({_SUBJECT, _PREDICATE, _OBJE
 _Asserted = tuple[tuple[URIRef, ...], tuple[Node, ...]]
 
 
-#: A rule application: its blank node, the rule's name and the term whose axiom it applied (if any).
-_Application = tuple[BNode, str, Node | None]
+#: What names a rule application: the rule's name and the term whose axiom it applied (if any).
+_Applied = tuple[str, Node | None]
 
 
 class Explanations:
@@ -68,7 +68,7 @@ class Explanations:
     def __init__(
         self,
         statements: dict[Triple, tuple[URIRef, Derivation | _Asserted]],
-        applications: dict[tuple[str, Node | None], _Application],
+        applications: dict[_Applied, BNode],
         size: int,
         missing: list[Triple],
     ) -> None:
@@ -86,8 +86,8 @@ class Explanations:
         """Every triple, statement node by statement node, then the rule applications'."""
         for triple in self._statements:
             yield from self._of(triple)
-        for application in self._applications.values():
-            yield from _application_triples(application)
+        for applied, node in self._applications.items():
+            yield from _application_triples(node, *applied)
 
     def graph(self) -> Graph:
         """The triples as an rdflib graph, with the project's prefixes: for reading a small one."""
@@ -108,8 +108,8 @@ class Explanations:
         for _, triple in sorted((node, triple) for triple, (node, _) in self._statements.items()):
             for line in sorted({nt_line(each) for each in self._of(triple)}):
                 yield line.encode()
-        for application in sorted(self._applications.values(), key=lambda application: application[0]):
-            for line in sorted(nt_line(each) for each in _application_triples(application)):
+        for node, applied in sorted((node, applied) for applied, node in self._applications.items()):
+            for line in sorted(nt_line(each) for each in _application_triples(node, *applied)):
                 yield line.encode()
 
     def _of(self, triple: Triple) -> Iterator[Triple]:
@@ -119,7 +119,7 @@ class Explanations:
         yield from ((node, _SUBJECT, triple[0]), (node, _PREDICATE, triple[1]), (node, _OBJECT, triple[2]))
         if isinstance(why, Derivation):
             yield node, _TYPE, _INFERENCE
-            yield node, _GENERATED_BY, self._applications[why.rule, why.axiom][0]
+            yield node, _GENERATED_BY, self._applications[why.rule, why.axiom]
             yield from ((node, _DERIVED_FROM, self._statements[premise][0]) for premise in why.premises)
             return
         graphs, claims = why
@@ -128,18 +128,17 @@ class Explanations:
         yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
 
 
-def _application(rule: str, axiom: Node | None) -> _Application:
-    """The application of ``rule`` to ``axiom``'s axiom, named after both: the same node for every triple it
-    derived, and the same label each build (the axiom's hash, as a term can hold characters a label cannot)."""
+def _application(rule: str, axiom: Node | None) -> BNode:
+    """The node of the application of ``rule`` to ``axiom``'s axiom, named after both: the same node for every
+    triple it derived, and the same label each build (the axiom's hash, as a term can hold characters a label
+    cannot)."""
     if axiom is None:
-        return BNode(f"application-{rule}"), rule, axiom
-    digest = hashlib.sha256(n3(axiom).encode()).hexdigest()[:16]
-    return BNode(f"application-{rule}-{digest}"), rule, axiom
+        return BNode(f"application-{rule}")
+    return BNode(f"application-{rule}-{hashlib.sha256(n3(axiom).encode()).hexdigest()[:16]}")
 
 
-def _application_triples(application: _Application) -> Iterator[Triple]:
+def _application_triples(node: BNode, rule: str, axiom: Node | None) -> Iterator[Triple]:
     """The triples of a rule application: its class, its rule and the term whose axiom it applied."""
-    node, rule, axiom = application
     yield node, _TYPE, _APPLICATION
     yield node, _RULE, CK[f"rule-{rule}"]
     if axiom is not None:
@@ -171,7 +170,7 @@ def explain(
     derivations = derive(ontology, union)
     claims = _supporting_claims(union)
     statements: dict[Triple, tuple[URIRef, Derivation | _Asserted]] = {}
-    applications: dict[tuple[str, Node | None], _Application] = {}
+    applications: dict[_Applied, BNode] = {}
     size = 0
     pending = [triple for triple in inferred if triple in derivations]
     while pending:
