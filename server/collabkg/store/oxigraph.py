@@ -53,7 +53,8 @@ __all__ = ["Limits", "OxigraphStore", "load_files", "open_built", "sizes_of", "w
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: Quads handed to Oxigraph's bulk loader at a time (:func:`write_store`). The loader holds a batch of up to a
 #: million quads per thread in memory before it writes them out, about 2 GB on this two-core machine whatever
-#: the dataset's size, and pyoxigraph offers no setting for it; in parts of this size it held about 0.9 GB.
+#: the dataset's size, and pyoxigraph offers no setting for it; in parts of this size the process held 0.7 GB
+#: loading the 100k build (bench/RESULTS.md).
 LOAD_PART = 500_000
 #: Oxigraph's formats by rdflib's names (:meth:`DatasetSource.format`).
 RDF_FORMATS = {
