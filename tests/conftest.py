@@ -204,6 +204,15 @@ def built_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def built_output(built_dataset: Path) -> OxigraphStore:
+    """The store of the session's build, as ``collabkg serve`` opens it (not loaded from the TriG)."""
+    from collabkg.paths import project_paths
+    from collabkg.store.oxigraph import open_built
+
+    return open_built(project_paths(ROOT, built_dataset.parent))[0]
+
+
+@pytest.fixture(scope="session")
 def built_app(built_dataset: Path) -> Flask:
     """One app over the real built graph for the whole session: no request can change it (tests check that)."""
     return create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})

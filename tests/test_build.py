@@ -30,12 +30,14 @@ from collabkg.namespaces import (
     data_graph,
 )
 from collabkg.paths import ProjectPaths, project_paths
-from collabkg.store.base import BuildUnavailable
-from collabkg.store.oxigraph import open_built
+from collabkg.store.base import BuildUnavailable, DatasetSource
+from collabkg.store.oxigraph import load_files, open_built
+from collabkg.store.query import DatasetSelection, prepare
+from collabkg.store.union import takes_union
 from collabkg.web import create_app
 from conftest import ROOT, TURTLE_PREFIXES, serve_graphs
 from flask import Flask
-from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace
+from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
 ONTOLOGY = ROOT / "ontology" / "collabkg.ttl"
@@ -221,27 +223,94 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
 
 def test_the_served_store_holds_the_dataset_file_s_graphs_and_their_union(built: ProjectPaths) -> None:
     """The build writes the served store (Oxigraph, on disk) beside the TriG, in a folder named by the
-    dataset's hash that the manifest names: the same quads in the same named graphs, and as its default graph
-    their union, each triple once (what the service's default graph is)."""
+    dataset's hash that the manifest names: the same quads in the same named graphs. The graphs share no
+    triple, so the store's own default graph is left empty and a query takes their union, each triple once
+    (what the service's default graph is)."""
     manifest = json.loads(built.manifest_file.read_text())
     folder = built.build_dir / manifest["output"]["store"]
     assert folder.name.startswith("store-") and folder.is_dir()
     store = oxigraph.Store.read_only(str(folder))
     written = oxigraph.Dataset(oxigraph.parse(path=built.dataset_file, format=oxigraph.RdfFormat.TRIG))
-    named = [quad for quad in store if not isinstance(quad.graph_name, oxigraph.DefaultGraph)]
-    union = {
-        (q.subject, q.predicate, q.object) for q in store if isinstance(q.graph_name, oxigraph.DefaultGraph)
-    }
+    named = list(store)
+    assert all(isinstance(quad.graph_name, oxigraph.NamedNode) for quad in named)
+    assert takes_union(store)
     assert len(named) == len(written) == sum(manifest["graphs"].values())
     assert {str(g.value) for g in store.named_graphs()} == set(manifest["graphs"])
     ground = [q for q in written if not isinstance(q.subject, oxigraph.BlankNode | oxigraph.Triple)]
     ground = [q for q in ground if not isinstance(q.object, oxigraph.BlankNode)]
     assert ground and all(quad in store for quad in ground)
+    union = {
+        (row["s"], row["p"], row["o"])
+        for row in store.query("SELECT * WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+    }
     assert (
         len(union)
         == manifest["output"]["union_size"]
         == len({(q.subject, q.predicate, q.object) for q in named})
     )
+
+
+def test_graphs_sharing_a_triple_give_a_store_holding_their_union(tmp_path: Path) -> None:
+    """Two data files may state one triple (a country both reviews name, say): Oxigraph's union would count it
+    twice, so the store holds the union as its default graph, each triple once, and serves that."""
+    paths = make_tree(tmp_path, more=COUNTRIES)  # every triple of countries.ttl, in a second graph
+    build(paths)
+    manifest = json.loads(paths.manifest_file.read_text())
+    store = oxigraph.Store.read_only(str(paths.build_dir / manifest["output"]["store"]))
+    assert not takes_union(store)
+    shared = len(oxigraph.Dataset(oxigraph.parse(COUNTRIES.encode(), format=oxigraph.RdfFormat.TURTLE)))
+    assert shared > 1
+    assert manifest["output"]["union_size"] == sum(manifest["graphs"].values()) - shared
+    served = open_built(paths)[0]
+    count = prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    [[n]] = served.evaluate(count, limit=1).result
+    assert int(n) == manifest["output"]["union_size"]
+
+
+def test_a_query_naming_its_dataset_is_not_given_the_union(built: ProjectPaths) -> None:
+    """Oxigraph's union option overrides a query's FROM clauses: a store that takes the union gives it only to
+    queries that name no dataset. FROM, FROM NAMED alone, and the protocol's parameters get what they name."""
+    store = open_built(built)[0]
+    assert takes_union(oxigraph.Store.read_only(str(store.path)))
+    countries = str(data_graph("countries"))
+    count = "SELECT (COUNT(*) AS ?n) {from} WHERE {{ ?s ?p ?o }}"
+
+    def size(text: str, selection: DatasetSelection | None = None) -> int:
+        [[n]] = store.evaluate(prepare(text), selection=selection, limit=1).result
+        return int(n)
+
+    whole = size(count.format(**{"from": ""}))
+    assert whole == json.loads(built.manifest_file.read_text())["output"]["union_size"]
+    assert size(count.format(**{"from": f"FROM <{countries}>"})) == 4
+    assert size(count.format(**{"from": f"FROM NAMED <{countries}>"})) == 0
+    assert size(count.format(**{"from": ""}), DatasetSelection.of([URIRef(countries)], [])) == 4
+    assert size(count.format(**{"from": ""}), DatasetSelection.of([], [URIRef(countries)])) == 0
+
+
+def test_the_union_a_store_takes_is_dumped_as_the_union_a_store_holds(
+    built: ProjectPaths, tmp_path: Path
+) -> None:
+    """The triple dumps (Turtle, N-Triples) are the union: written from the named graphs when the store
+    takes the union, from its default graph when it holds it; the same triples either way."""
+    taken = open_built(built)[0]
+    held = load_files([DatasetSource(built.dataset_file)])
+    for store, name in ((taken, "taken"), (held, "held")):
+        for extension in ("nt", "ttl"):
+            store.dump(extension, tmp_path / f"{name}.{extension}")
+    graphs = {
+        file.name: {
+            triple
+            for triple in oxigraph.parse(path=file, format=oxigraph.RdfFormat.from_extension(file.suffix[1:]))
+            if not isinstance(triple.subject, oxigraph.BlankNode)
+            and not isinstance(triple.object, oxigraph.BlankNode)
+        }
+        for file in tmp_path.iterdir()
+    }
+    assert len(graphs) == 4 and len(set(map(frozenset, graphs.values()))) == 1
+    [[n]] = taken.evaluate(prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), limit=1).result
+    assert sum(
+        1 for _ in oxigraph.parse(path=tmp_path / "taken.nt", format=oxigraph.RdfFormat.N_TRIPLES)
+    ) == int(n)
 
 
 def test_the_store_loaded_in_parts_is_the_store_loaded_at_once(
@@ -251,7 +320,6 @@ def test_the_store_loaded_in_parts_is_the_store_loaded_at_once(
     store holds the same quads, and a blank node (a rule application, shared by many inferences) is one node
     across the parts and between its graph and the union."""
     from collabkg.store import oxigraph as served_store
-    from collabkg.store.base import DatasetSource
 
     sources = [DatasetSource(built.dataset_file)]
     sizes = served_store.write_store(tmp_path / "whole", sources)

@@ -36,7 +36,7 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from ..namespaces import CK, ONTOLOGY_GRAPH, PREFIXES, n3, statement_iri
+from ..namespaces import CK, EXPLANATION, ONTOLOGY_GRAPH, PREFIXES, n3, statement_iri
 from .reasoning import Derivation, derive
 from .turtle import Triple, Triples
 
@@ -74,6 +74,7 @@ class Explanations:
     ) -> None:
         self._statements = statements
         self._applications = applications
+        self._application_nodes = frozenset(applications.values())
         self._size = size
         #: The inferred triples without an explanation (no rule here derives them), sorted.
         self.unexplained = missing
@@ -81,6 +82,14 @@ class Explanations:
     def __len__(self) -> int:
         """The number of triples, as a graph of them would count them."""
         return self._size
+
+    def owns(self, node: Node) -> bool:
+        """Whether ``node`` is one of the graph's own nodes, a statement node (an IRI under
+        :data:`~collabkg.namespaces.EXPLANATION`) or a rule application: every triple here has one as its
+        subject, so a graph none of whose subjects is one shares no triple with this one."""
+        if isinstance(node, URIRef):
+            return node.startswith(EXPLANATION)
+        return isinstance(node, BNode) and node in self._application_nodes
 
     def __iter__(self) -> Iterator[Triple]:
         """Every triple, statement node by statement node, then the rule applications'."""

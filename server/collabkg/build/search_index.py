@@ -22,6 +22,7 @@ import pyoxigraph as oxigraph
 from ..manifest import show
 from ..paths import ProjectPaths
 from ..search import read_documents, write_index
+from ..store.union import takes_union
 
 __all__ = [
     "DOCUMENTS_QUERY",
@@ -73,7 +74,9 @@ def index_store(store_dir: Path, query: str, target: Path) -> int:
     """
     store = oxigraph.Store.read_only(str(store_dir))
     try:
-        solutions = store.query(query)  # the store's default graph is the union of its named graphs
+        solutions = store.query(
+            query, use_default_graph_as_union=takes_union(store)
+        )  # the union of the named graphs
     except (SyntaxError, OSError) as exc:
         raise SearchIndexError(f"{DOCUMENTS_QUERY}: {exc}") from exc
     if not isinstance(solutions, oxigraph.QuerySolutions):

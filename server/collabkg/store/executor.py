@@ -37,6 +37,7 @@ from typing import Any, BinaryIO
 import pyoxigraph as ox
 
 from . import results
+from .union import takes_union
 
 #: Linux clone flags for a new user namespace and a new network namespace.
 CLONE_NEWUSER = 0x10000000
@@ -102,6 +103,8 @@ class Executor:
 
     def __init__(self, store: ox.Store) -> None:
         self.store = store
+        #: Whether a query naming no dataset of its own takes the union of the named graphs (:mod:`.union`).
+        self.union = takes_union(store)
 
     def handle(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         """The header and body answering ``request`` (its ``op`` says what it asks)."""
@@ -132,6 +135,8 @@ class Executor:
                 options["default_graph"] = [_graph(name) for name in request["default"]]
             if request.get("named") is not None:
                 options["named_graphs"] = [ox.NamedNode(name) for name in request["named"]]
+            if request.get("service_dataset") and self.union:
+                options["use_default_graph_as_union"] = True
         limit, fmt = int(request["limit"]), request["format"]
         try:
             answer = store.query(request["query"], **options)
@@ -192,15 +197,24 @@ class Executor:
     def dump(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         """Write the named graphs (a quad format) or the union default graph (a triple format) to a file."""
         rdf_format = results.GRAPH_WRITERS[request["format"]]
+        prefixes = request.get("prefixes") or None
         if rdf_format.supports_datasets:
             quads = (q for q in self.store if not isinstance(q.graph_name, ox.DefaultGraph))
-            ox.serialize(quads, request["path"], rdf_format, prefixes=request.get("prefixes") or None)
+            ox.serialize(quads, request["path"], rdf_format, prefixes=prefixes)
+        elif self.union:
+            # The union taken, not held: graph by graph, each graph's triples by subject (no triple is in two).
+            triples = (
+                ox.Triple(q.subject, q.predicate, q.object)
+                for graph in sorted(self.store.named_graphs(), key=str)
+                for q in self.store.quads_for_pattern(None, None, None, graph)
+            )
+            ox.serialize(triples, request["path"], rdf_format, prefixes=prefixes)
         else:
             self.store.dump(
                 request["path"],
                 rdf_format,
                 from_graph=ox.DefaultGraph(),
-                prefixes=request.get("prefixes") or None,
+                prefixes=prefixes,
             )
         return {"ok": True}, b""
 

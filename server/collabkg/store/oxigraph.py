@@ -6,8 +6,7 @@ processes (:mod:`.processes`) open it read-only: the data is on disk once, and t
 cache holds the part in use once for all of them. Nothing here loads the data into Python.
 
 The store's default graph is the union of its named graphs, each triple once, as the service's dataset
-needs; it is written with the named graphs. (Oxigraph's own union of the named graphs counts a triple held
-by two graphs twice, which SPARQL's merge does not.)
+needs: held, or taken by each query when the graphs share no triple (:mod:`.union`).
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from .query import (
     syntax_message,
 )
 from .rewrite import bound_text
+from .union import takes_union
 
 __all__ = ["Limits", "OxigraphStore", "load_files", "open_built", "sizes_of", "write_store"]
 
@@ -86,26 +86,30 @@ class Limits:
     queue_seconds: float = 2.0
 
 
-def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int]:
-    """Load RDF files into a new Oxigraph store at ``folder``, with the union of their graphs as its default
-    graph; returns the triples per named graph, and the union's under ``""``.
+def write_store(folder: Path, sources: Sequence[DatasetSource], *, disjoint: bool = False) -> dict[str, int]:
+    """Load RDF files into a new Oxigraph store at ``folder`` whose default graph is the union of their graphs
+    (:mod:`.union`); returns the triples per named graph, and the union's under ``""``.
 
     Triple formats go to the graph the source names (else the one named by the file's ``file:`` URI); quad
     formats keep their graph names, and the triples of their default graph go to the graph of the file's URI
     too, so that every triple is in a named graph and the default graph is exactly their union.
 
-    Each file is parsed once, by Oxigraph's parser, and each quad goes to the store twice from that one
-    reading: to its named graph and to the default graph (which, a set, holds each triple once). One reading
-    gives a blank node one label in its graph and in the union (two readings of a file would label it twice:
-    a query joining the default graph with ``GRAPH`` found none), and each file's blank nodes labels of their
-    own (the files' graphs are merged, not joined on a label they happen to share). Loading the named graphs
-    first and copying the union from the store took twice as long (bench/RESULTS.md). The quads go to the
-    loader in parts of :data:`LOAD_PART`, which bounds the memory it holds.
+    :param disjoint: the caller knows that no triple is in two of the graphs (the build does): the union is
+        then left to queries to take, and each quad is written once. Otherwise each quad goes to the store
+        twice from one reading of its file: to its named graph and to the default graph (which, a set, holds
+        each triple once). One reading gives a blank node one label in its graph and in the union (two
+        readings of a file would label it twice: a query joining the default graph with ``GRAPH`` found
+        none). Loading the named graphs first and copying the union from the store took twice as long
+        (bench/RESULTS.md).
+
+    Each file is parsed by Oxigraph's parser, its blank nodes given labels of their own (the files' graphs
+    are merged, not joined on a label they happen to share). The quads go to the loader in parts of
+    :data:`LOAD_PART`, which bounds the memory it holds.
 
     :raises DatasetLoadError: a file cannot be read or parsed (the folder is then no store to use).
     """
     store = ox.Store(str(folder))
-    quads = _quads_with_union(sources)
+    quads = _quads(sources, union=not disjoint)
     for first in quads:
         store.bulk_extend(itertools.chain((first,), itertools.islice(quads, LOAD_PART - 1)))
     store.flush()
@@ -113,8 +117,9 @@ def write_store(folder: Path, sources: Sequence[DatasetSource]) -> dict[str, int
     return sizes_of(store)
 
 
-def _quads_with_union(sources: Sequence[DatasetSource]) -> Iterator[ox.Quad]:
-    """Each quad of each file in its named graph (:func:`write_store`), then as a triple of the default graph.
+def _quads(sources: Sequence[DatasetSource], *, union: bool) -> Iterator[ox.Quad]:
+    """Each quad of each file in its named graph (:func:`write_store`), then, if ``union``, as a triple of the
+    default graph.
 
     :raises DatasetLoadError: a file cannot be read or parsed; the message names it (and Oxigraph's the place).
     """
@@ -132,19 +137,22 @@ def _quads_with_union(sources: Sequence[DatasetSource]) -> Iterator[ox.Quad]:
             ):
                 s, p, o = found.subject, found.predicate, found.object
                 yield found if found.graph_name != default else quad(s, p, o, own)
-                yield quad(s, p, o)
+                if union:
+                    yield quad(s, p, o)
         except (SyntaxError, ValueError, OSError) as exc:
             raise DatasetLoadError(f"{source.path}: {exc}") from exc
 
 
 def sizes_of(store: ox.Store) -> dict[str, int]:
-    """Triples per named graph of a store, and of its default graph under ``""``.
+    """Triples per named graph of a store, and of its default graph (the union, :mod:`.union`) under ``""``.
 
     Counted by the engine (``COUNT`` in SPARQL), not by iterating quads in Python: at two million triples the
     Python loop alone took longer than loading them.
     """
     per_graph = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-    union = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    union = store.query(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=takes_union(store)
+    )
     assert isinstance(per_graph, ox.QuerySolutions) and isinstance(union, ox.QuerySolutions)
     sizes = {row["g"].value: int(row["n"].value) for row in per_graph if isinstance(row["g"], ox.NamedNode)}
     sizes[""] = int(next(union)["n"].value)
@@ -302,6 +310,8 @@ class OxigraphStore(Store):
         if prepared.form == "SELECT" and prepared.projection is None:
             request["order"] = list(prepared.variables)
         dataset = DatasetSelection.from_query(prepared) if selection is None else selection
+        # The service's own dataset, which a store may give by taking the union of its graphs (:mod:`.union`).
+        request["service_dataset"] = dataset == DatasetSelection()
         if selection is not None or len(dataset.default or ()) > 1:
             # Named but no default graph, or the reverse: the part not named is empty (the protocol says so).
             request["default"] = sorted(map(str, dataset.default or ()))
