@@ -4,6 +4,7 @@ wrote, checked current by its manifest."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -57,6 +58,20 @@ def test_a_damaged_build_is_not_served_even_when_asked(build_copy: Path) -> None
     named = json.loads((build_copy / "manifest.json").read_text())["output"]["file"]
     with open(build_copy / named, "a", encoding="utf-8") as dataset:
         dataset.write("\n")
+    with pytest.raises(BuildUnavailable, match="is not the file the build wrote"):
+        create_app({"PROJECT_ROOT": str(ROOT), "SERVE_STALE_BUILD": True})
+
+
+def test_a_dataset_changed_in_place_is_not_served_and_one_only_touched_is(build_copy: Path) -> None:
+    """The dataset file is hashed again only when its size or time differ from the manifest's: a byte changed
+    in place (same size, a new time) is found by its hash; a file touched but unchanged is still the build's."""
+    named = build_copy / json.loads((build_copy / "manifest.json").read_text())["output"]["file"]
+    os.utime(named, ns=(0, 0))  # touched: only its time differs
+    assert Service.of(create_app({"PROJECT_ROOT": str(ROOT)})).store.version
+    with open(named, "r+b") as dataset:
+        first = dataset.read(1)
+        dataset.seek(0)
+        dataset.write(b"#" if first != b"#" else b" ")
     with pytest.raises(BuildUnavailable, match="is not the file the build wrote"):
         create_app({"PROJECT_ROOT": str(ROOT), "SERVE_STALE_BUILD": True})
 

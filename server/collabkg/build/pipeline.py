@@ -48,7 +48,7 @@ import pyoxigraph as oxigraph
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
-from ..manifest import Manifest, fingerprint, freshness, input_files, show
+from ..manifest import Manifest, fingerprint, freshness, input_files, show, stamp_of
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths
 from ..queryfiles import QueryFileError, check_served_queries
@@ -183,6 +183,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         timings=timings,
         dataset=dataset,
         dataset_sha256=dataset_sha256,
+        dataset_stamp=stamp_of(paths.build_dir / dataset),
         store=store,
         union_size=union_size,
         search_index=search_index,
