@@ -67,6 +67,13 @@ def test_model_trail_in_turtle_reaches_references_review_and_countries(client: F
     }
 
 
+def test_a_trail_in_turtle_reads_in_the_project_s_prefixes(client: FlaskClient) -> None:
+    """The trail's Turtle names terms as the project does (``ck:``, ``cito:``), not ``ns1:``."""
+    text = client.get("/trail/model/partnership", headers={"Accept": "text/turtle"}).get_data(as_text=True)
+    assert "@prefix ck: <https://w3id.org/collabkg/vocab#> ." in text and "cito:citesAsEvidence" in text
+    assert "@prefix ns1:" not in text
+
+
 def test_finding_trail_in_json_ld(client: FlaskClient) -> None:
     graph = trail(client, "/trail/finding/andersson-2011-trust-1", "jsonld", "json-ld")
     finding = ID["finding/andersson-2011-trust-1"]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeVar
 
-from rdflib import BNode, Namespace, URIRef
+from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib.term import Node
 
 CK = Namespace("https://w3id.org/collabkg/vocab#")
@@ -101,3 +102,13 @@ PREFIXES: dict[str, str] = {
     "schema": str(SCHEMA),
     "wd": str(WD),
 }
+
+_Graph = TypeVar("_Graph", bound=Graph)
+
+
+def with_prefixes(graph: _Graph) -> _Graph:
+    """``graph`` (or a dataset) with the project's prefixes bound, so that what is written of it reads
+    ``ck:`` and ``model:``, not rdflib's ``ns1:``; returned for use in one expression."""
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.term import Node
 
-from .namespaces import PREFIXES
+from .namespaces import with_prefixes
 from .store.base import QUAD_FORMATS, DatasetLoadError, DatasetSource, StoreUnavailable
 
 __all__ = ["Credentials", "PublishError", "Published", "publish", "read_dataset", "update_requests"]
@@ -61,9 +61,7 @@ def read_dataset(sources: Sequence[DatasetSource]) -> Dataset:
 
     :raises DatasetLoadError: a file is missing or does not parse.
     """
-    dataset = Dataset()
-    for prefix, namespace in PREFIXES.items():
-        dataset.bind(prefix, namespace)
+    dataset = with_prefixes(Dataset())
     for source in sources:
         fmt = source.format()
         name = source.graph or URIRef(source.path.resolve().as_uri())

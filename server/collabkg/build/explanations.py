@@ -36,7 +36,7 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from ..namespaces import CK, EXPLANATION, ONTOLOGY_GRAPH, PREFIXES, n3, statement_iri
+from ..namespaces import CK, EXPLANATION, ONTOLOGY_GRAPH, n3, statement_iri, with_prefixes
 from .reasoning import Derivation, derive
 from .turtle import Triple, Triples
 
@@ -100,9 +100,7 @@ class Explanations:
 
     def graph(self) -> Graph:
         """The triples as an rdflib graph, with the project's prefixes: for reading a small one."""
-        out = Graph()
-        for prefix, namespace in PREFIXES.items():
-            out.bind(prefix, namespace)
+        out = with_prefixes(Graph())
         out.addN((s, p, o, out) for s, p, o in self)
         return out
 

@@ -31,7 +31,7 @@ from rdflib.term import Identifier, Node
 
 from .. import formats
 from ..manifest import Manifest, freshness, show
-from ..namespaces import PREFIXES
+from ..namespaces import PREFIXES, with_prefixes
 from ..paths import ProjectPaths
 from .base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
 from .processes import Lanes, QueryProcessEnded
@@ -354,9 +354,7 @@ class OxigraphStore(Store):
         return self._modified
 
     def graph(self, name: URIRef) -> Graph:
-        graph = Graph(identifier=name)
-        for prefix, namespace in PREFIXES.items():
-            graph.bind(prefix, namespace)
+        graph = with_prefixes(Graph(identifier=name))
         request = {"op": "graph", "graph": str(name)}
         _, body = self._call(request, time.monotonic() + 60, internal=True)
         for s, p, o in json.loads(body)["triples"]:
@@ -408,9 +406,7 @@ def _result(form: str, document: dict[str, Any]) -> Result:
         ]
         return result
     result = Result(form)
-    graph = Graph()
-    for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, namespace)
+    graph = with_prefixes(Graph())
     for s, p, o in document["triples"]:
         graph.add((_decode(s), _decode(p), _decode(o)))
     result.graph = graph

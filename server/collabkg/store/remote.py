@@ -35,7 +35,7 @@ from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException, Unauthorized
 
 from .. import formats
-from ..namespaces import PREFIXES
+from ..namespaces import with_prefixes
 from ..queryfiles import CannedQuery, parse_query_file
 from .base import Store, StoreUnavailable
 from .query import AccessRefused, Answer, DatasetSelection, PreparedQuery, QueryFailed, TimeLimitExceeded
@@ -166,9 +166,7 @@ class RemoteStore(Store):
         return graph
 
     def dump(self, extension: str, target: Path) -> None:
-        dataset = Dataset()
-        for prefix, namespace in PREFIXES.items():
-            dataset.bind(prefix, namespace)
+        dataset = with_prefixes(Dataset())
         for s, p, o, name in self._statements(list(self._sizes)):
             dataset.graph(name).add((s, p, o))
         fmt = formats.DUMP_FORMATS[extension]
@@ -280,9 +278,7 @@ class RemoteStore(Store):
             client.setTimeout(max(1, int(remaining + 0.999)))
         body, cut_by_store = self._fetch(client)
         if graph_result:
-            graph = Graph()
-            for prefix, iri in PREFIXES.items():
-                graph.bind(prefix, iri)
+            graph = with_prefixes(Graph())
             graph.parse(data=body, format="turtle")
             graph, truncated = _cap_graph(graph, limit)
             result = Result(form)

@@ -31,10 +31,10 @@ from ..namespaces import (
     ID,
     INFERRED_GRAPH,
     ONTOLOGY_IRI,
-    PREFIXES,
     STATEMENT,
     resource_iri,
     statement_iri,
+    with_prefixes,
 )
 from .claims import claims_about, links_stated
 from .context import kept, run, select, service, within_limits
@@ -74,9 +74,7 @@ def describe(iri: URIRef) -> Dataset:
     name are looked up by subject and label property (:meth:`~collabkg.store.Store.quads`), which is much
     faster than rdflib joining a label pattern against every neighbour of a much-cited review.
     """
-    description = Dataset(default_union=True)
-    for prefix, namespace in PREFIXES.items():
-        description.bind(prefix, namespace)
+    description = with_prefixes(Dataset(default_union=True))
     neighbours: set[URIRef] = set()
     for row in select("description", _resource=iri):
         description.graph(row.graph).add((row.subject, row.predicate, row.object))

@@ -11,7 +11,7 @@ from werkzeug.exceptions import NotFound
 from .. import formats
 from ..evidence.citations import trail_sources
 from ..evidence.trails import KINDS, read_trail, trail_graph
-from ..namespaces import resource_iri
+from ..namespaces import resource_iri, with_prefixes
 from .citations import cite_trail
 from .context import kept, service, within_limits
 
@@ -35,7 +35,7 @@ def show_trail(kind: str, slug: str) -> Response:
     store, queries, limit = current.store, current.queries, current.settings.result_limit
 
     def trail_and_explanations(deadline: float) -> Graph:
-        graph = Graph()
+        graph = with_prefixes(Graph())
         for query in (queries.trail, queries.explanations):
             graph += trail_graph(query, store, iri, limit=limit, deadline=deadline)
         return graph
