@@ -164,7 +164,9 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     dataset, dataset_sha256, graphs, disjoint = _write_graphs(paths, inputs, log, timings)
     _give_back_memory()
     mark = time.perf_counter()
-    store, union_size = write_store(paths, dataset, dataset_sha256, disjoint=disjoint)
+    store = write_store(paths, dataset, dataset_sha256, disjoint=disjoint)
+    # Graphs that share no triple have a union of them all; otherwise the store counts it.
+    union_size = sum(graphs.values()) if disjoint else _union_size(paths.build_dir / store)
     mark = _lap(timings, "store", mark)
     log(
         f"store     {timings['store']:6.2f}s  {show(paths.build_dir / store, paths)}: {union_size:,} in the union"
@@ -429,10 +431,10 @@ def _write_hashed_dataset(
     return name, digest
 
 
-def write_store(paths: ProjectPaths, dataset: str, dataset_sha256: str, *, disjoint: bool) -> tuple[str, int]:
+def write_store(paths: ProjectPaths, dataset: str, dataset_sha256: str, *, disjoint: bool) -> str:
     """Load the TriG just written (``dataset``, a file of the build folder) into an Oxigraph store on disk, the
-    served store; returns its folder's name and the size of its default graph (the union of the named graphs,
-    each triple once: taken by queries when the graphs are ``disjoint``, held otherwise).
+    served store, whose default graph is the union of the named graphs (taken by queries when the graphs are
+    ``disjoint``, held otherwise: :mod:`collabkg.store.union`); returns its folder's name.
 
     The folder is named by the dataset's hash (``store-<hash>``) and written once: it is filled under a
     temporary name and renamed when complete, so a server opening the folder the manifest names (read-only,
@@ -445,10 +447,10 @@ def write_store(paths: ProjectPaths, dataset: str, dataset_sha256: str, *, disjo
     name = f"store-{dataset_sha256[:16]}"
     target = paths.build_dir / name
     if target.is_dir():  # the same dataset, loaded by an earlier build: a server may be reading it
-        return name, served_store.sizes_of(oxigraph.Store.read_only(str(target)))[""]
+        return name
     temporary = Path(tempfile.mkdtemp(dir=paths.build_dir, prefix=f".{name}.", suffix=".tmp"))
     try:
-        sizes = served_store.write_store(
+        served_store.write_store(
             temporary / "store", [DatasetSource(paths.build_dir / dataset)], disjoint=disjoint
         )
         (temporary / "store").chmod(0o755)
@@ -457,7 +459,12 @@ def write_store(paths: ProjectPaths, dataset: str, dataset_sha256: str, *, disjo
         raise BuildError(f"{show(target, paths)}: the store could not be written: {exc}") from exc
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    return name, sizes[""]
+    return name
+
+
+def _union_size(store: Path) -> int:
+    """The triples of the union of the store's graphs, counted by Oxigraph (a pass over every quad)."""
+    return served_store.sizes_of(oxigraph.Store.read_only(str(store)))[""]
 
 
 def _give_back_memory() -> None:

@@ -86,9 +86,10 @@ class Limits:
     queue_seconds: float = 2.0
 
 
-def write_store(folder: Path, sources: Sequence[DatasetSource], *, disjoint: bool = False) -> dict[str, int]:
+def write_store(folder: Path, sources: Sequence[DatasetSource], *, disjoint: bool = False) -> None:
     """Load RDF files into a new Oxigraph store at ``folder`` whose default graph is the union of their graphs
-    (:mod:`.union`); returns the triples per named graph, and the union's under ``""``.
+    (:mod:`.union`). It is not counted here (:func:`sizes_of` does, in a pass over every quad): the build
+    knows its graphs' sizes.
 
     Triple formats go to the graph the source names (else the one named by the file's ``file:`` URI); quad
     formats keep their graph names, and the triples of their default graph go to the graph of the file's URI
@@ -114,7 +115,6 @@ def write_store(folder: Path, sources: Sequence[DatasetSource], *, disjoint: boo
         store.bulk_extend(itertools.chain((first,), itertools.islice(quads, LOAD_PART - 1)))
     store.flush()
     store.optimize()
-    return sizes_of(store)
 
 
 def _quads(sources: Sequence[DatasetSource], *, union: bool) -> Iterator[ox.Quad]:
@@ -173,7 +173,8 @@ def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> O
         digest.update(str(source.graph).encode() + b"\0" + data)
     folder = Path(tempfile.mkdtemp(prefix="collabkg-store-"))
     try:
-        sizes = write_store(folder / "store", sources)
+        write_store(folder / "store", sources)
+        sizes = sizes_of(ox.Store.read_only(str(folder / "store")))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
