@@ -182,6 +182,15 @@ _TYPE = RDF.type
 #: Looked up once, for :func:`is_noise`, which sees every added triple.
 _DOMAIN_RANGE = frozenset({RDFS.domain, RDFS.range})
 _SAME_AS = OWL.sameAs
+#: The axioms :meth:`_Rules.add_axiom` reads, by predicate, and for ``rdf:type`` by class: the rule each feeds.
+_AXIOM_RULES: dict[Node, str] = {
+    RDFS.subPropertyOf: "prp-spo1",
+    RDFS.subClassOf: "cax-sco",
+    OWL.inverseOf: "prp-inv1",
+    RDFS.domain: "prp-dom",
+    RDFS.range: "prp-rng",
+}
+_TYPE_AXIOM_RULES: dict[Node, str] = {OWL.SymmetricProperty: "prp-symp", OWL.TransitiveProperty: "prp-trp"}
 
 
 #: Why a table entry of :class:`_Rules` applies: the OWL 2 RL rule's name, the term whose axiom it is (None for
@@ -334,25 +343,31 @@ class _Rules:
         return rules
 
     def add_axiom(self, triple: Triple) -> bool:
-        """Enter an axiom both compilations read the same way; False if ``triple`` is not one."""
+        """Enter an axiom both compilations read the same way; False if ``triple`` is not one.
+
+        Every asserted triple is offered (:meth:`asserted`), so the axiom is found by dict lookups (a hash, and
+        Python's ``__eq__`` only on a match), not by comparing the terms with each of the vocabulary's in turn.
+        """
         s, p, o = triple
-        if p == RDF.type and o == OWL.SymmetricProperty:
-            self.symmetric.setdefault(s, ("prp-symp", s, (triple,)))
-        elif p == RDF.type and o == OWL.TransitiveProperty:
-            self.transitive.setdefault(s, ("prp-trp", s, (triple,)))
-        elif p == RDFS.subPropertyOf:
-            _link(self.super_properties, s, o, ("prp-spo1", s, (triple,)))
-        elif p == RDFS.subClassOf:
-            _link(self.super_classes, s, o, ("cax-sco", s, (triple,)))
-        elif p == OWL.inverseOf:
-            self.inverses[s].setdefault(o, ("prp-inv1", s, (triple,)))
-            self.inverses[o].setdefault(s, ("prp-inv2", s, (triple,)))
-        elif p == RDFS.domain:
-            self.domains[s].setdefault(o, ("prp-dom", s, (triple,)))
-        elif p == RDFS.range:
-            self.ranges[s].setdefault(o, ("prp-rng", s, (triple,)))
-        else:
+        rule = _AXIOM_RULES.get(p) or (_TYPE_AXIOM_RULES.get(o) if p == _TYPE else None)
+        if rule is None:
             return False
+        why = (rule, s, (triple,))
+        if rule == "prp-symp":
+            self.symmetric.setdefault(s, why)
+        elif rule == "prp-trp":
+            self.transitive.setdefault(s, why)
+        elif rule == "prp-spo1":
+            _link(self.super_properties, s, o, why)
+        elif rule == "cax-sco":
+            _link(self.super_classes, s, o, why)
+        elif rule == "prp-inv1":
+            self.inverses[s].setdefault(o, why)
+            self.inverses[o].setdefault(s, ("prp-inv2", s, (triple,)))
+        elif rule == "prp-dom":
+            self.domains[s].setdefault(o, why)
+        else:
+            self.ranges[s].setdefault(o, why)
         return True
 
     def add_chain(self, prop: Node, chain: tuple[Node, ...]) -> None:
