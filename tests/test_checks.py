@@ -94,6 +94,19 @@ MORE_BROKEN: list[tuple[str, str, str]] = [
         'claim:c ck:strength ck:curatedReading ; ck:hedge "implicit" .',
         "claim:c",
     ),
+    (  # a mapping of the link, but not typed a curated one
+        "uncurated-mapping-violation",
+        """model:a skos:closeMatch model:b .
+           mapping:m ck:mappingSubject model:a ; ck:mappingRelation skos:closeMatch ; ck:mappingObject model:b .""",
+        "model:a",
+    ),
+    (  # a curated mapping, of another link
+        "uncurated-mapping-violation",
+        """model:a skos:closeMatch model:b .
+           mapping:m a ck:CuratedMapping ; ck:mappingSubject model:a ; ck:mappingRelation skos:relatedMatch ;
+               ck:mappingObject model:b .""",
+        "model:a",
+    ),
 ]
 
 #: Fixtures the hedge checks must accept: a plain past "could not", and hedges recorded as they should be.
@@ -112,6 +125,12 @@ NOT_BROKEN: list[tuple[str, str]] = [
                rdf:predicate ck:complexityRank ; rdf:object 2 ; ck:strength ck:curatedReading ;
                ck:hedge "implicit" ; rdfs:comment "the order of presentation" ] .
            mapping:m a ck:CuratedMapping ; ck:strength ck:curatedReading ; ck:rationale "why" .""",
+    ),
+    (
+        "uncurated-mapping-violation",
+        """model:a skos:closeMatch model:b .
+           mapping:m a ck:CuratedMapping ; ck:mappingSubject model:a ; ck:mappingRelation skos:closeMatch ;
+               ck:mappingObject model:b .""",
     ),
 ]
 
