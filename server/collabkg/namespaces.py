@@ -45,7 +45,8 @@ STATEMENT = Namespace(ID["statement/"])
 def statement_iri(triple: tuple[Node, Node, Node]) -> URIRef:
     """The IRI of the statement node of ``triple`` in the explanations: the same triple, the same node (the hash
     of its terms as rdflib's ``n3()`` writes them)."""
-    text = " ".join(n3(term) for term in triple)
+    s, p, o = triple
+    text = f"{n3(s)} {n3(p)} {n3(o)}"
     return URIRef(f"{EXPLANATION}{hashlib.sha256(text.encode()).hexdigest()[:32]}")
 
 

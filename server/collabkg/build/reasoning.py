@@ -41,7 +41,7 @@ from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ..namespaces import ID
+from ..namespaces import ID, n3
 from .turtle import Triple, Triples
 
 __all__ = [
@@ -471,8 +471,9 @@ _Terms_T = TypeVar("_Terms_T", bound=tuple[Node, ...])
 
 
 def _in_order(terms: Iterable[_Terms_T]) -> list[_Terms_T]:
-    """Tuples of terms in the order of their N-Triples text, the same in every process."""
-    return sorted(terms, key=lambda each: tuple(term.n3() for term in each))
+    """Tuples of terms in the order of their N-Triples text, the same in every process (the text as
+    :func:`collabkg.namespaces.n3` writes it: rdflib's ``n3()``, without its second check of each IRI)."""
+    return sorted(terms, key=lambda each: tuple(map(n3, each)))
 
 
 def _forward_chain(
