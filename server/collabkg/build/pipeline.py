@@ -31,13 +31,14 @@ import ctypes
 import fcntl
 import gc
 import hashlib
+import itertools
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -381,6 +382,10 @@ def write_dataset(file: Path, graphs: Mapping[Any, Graph | Collection[Triple] | 
     return _write_atomically(file, lambda out: write_trig(out, graphs))
 
 
+#: Lines of the dataset file joined into one write (:func:`write_trig`).
+_LINES_PER_WRITE = 4096
+
+
 def write_trig(out: BinaryIO, graphs: Mapping[Any, Graph | Collection[Triple] | Explanations]) -> str:
     """Write the named graphs as TriG to ``out``; returns the sha256 of what was written.
 
@@ -401,11 +406,13 @@ def write_trig(out: BinaryIO, graphs: Mapping[Any, Graph | Collection[Triple] | 
     for name, graph in graphs.items():
         write(f"<{name}> {{\n".encode())
         if isinstance(graph, Explanations):
-            lines: Iterable[bytes] = graph.lines()
+            lines: Iterator[bytes] = graph.lines()
         else:
-            lines = sorted(nt_line(triple).encode() for triple in graph)
-        for line in lines:
-            write(line)
+            lines = iter(sorted(nt_line(triple).encode() for triple in graph))
+        # Lines joined in runs: hashing and writing each line alone took twice as long (a million lines: 0.95 s
+        # against 0.5 s), at ten million triples a minute and a half.
+        while run := b"".join(itertools.islice(lines, _LINES_PER_WRITE)):
+            write(run)
         write(b"}\n")
     return digest.hexdigest()
 
