@@ -276,8 +276,8 @@ def _share_triples(
     explanations: Explanations,
 ) -> bool:
     """Whether a triple is in two of the dataset's graphs, which decides how the store gives their union
-    (:mod:`collabkg.store.union`): looked for, not assumed (two data files may well state one triple), in a
-    few seconds at ten million triples."""
+    (:mod:`collabkg.store.union`): looked for, not assumed (two data files may well state one triple), in one
+    pass over the graphs in hand, set lookups only."""
     if sum(map(len, data.values())) != len(asserted):
         return True  # two data files state one triple
     own = set(ontology)
