@@ -1,7 +1,7 @@
 """The lanes of query processes (:mod:`collabkg.store.processes`) on a real store: a client's query that runs long
 moves to a long place, one that finds none is turned away, a query known to be long waits for a long place
-without taking a quick one (whatever prologue or variable names it comes with), and the service's own queries
-never wait behind clients'."""
+without taking a quick one (whatever prologue or variable names it comes with), the service's own queries
+never wait behind clients', and a query whose request is abandoned stops at once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from collabkg import formats
 from collabkg.store.base import DatasetSource
 from collabkg.store.oxigraph import Limits, OxigraphStore, load_files
-from collabkg.store.processes import Overloaded
+from collabkg.store.processes import ABANDON_SECONDS, Abandoned, Overloaded, abandoned_when
 from collabkg.store.query import TimeLimitExceeded, prepare
 from collabkg.store.sparqltext import signature
 from conftest import EX, FIXTURE_GRAPHS, RUNAWAY
@@ -47,15 +47,31 @@ def ask(store: OxigraphStore, text: str, seconds: float, *, internal: bool = Fal
 class Outcome:
     """What a query run in a thread came to, and when."""
 
-    def __init__(self, store: OxigraphStore, text: str, seconds: float, *, internal: bool = False) -> None:
+    def __init__(
+        self,
+        store: OxigraphStore,
+        text: str,
+        seconds: float,
+        *,
+        internal: bool = False,
+        abandoned: threading.Event | None = None,
+    ) -> None:
         self.result: bytes | Exception | None = None
         self.at = 0.0
-        self._thread = threading.Thread(target=self._run, args=(store, text, seconds, internal))
+        self._thread = threading.Thread(target=self._run, args=(store, text, seconds, internal, abandoned))
         self._thread.start()
 
-    def _run(self, store: OxigraphStore, text: str, seconds: float, internal: bool) -> None:
+    def _run(
+        self,
+        store: OxigraphStore,
+        text: str,
+        seconds: float,
+        internal: bool,
+        abandoned: threading.Event | None,
+    ) -> None:
         try:
-            self.result = ask(store, text, seconds, internal=internal)
+            with abandoned_when(abandoned or threading.Event()):
+                self.result = ask(store, text, seconds, internal=internal)
         except Exception as exc:  # the test reads what it was
             self.result = exc
         self.at = time.monotonic()
@@ -112,3 +128,22 @@ def test_the_services_own_queries_never_wait_behind_clients(store: OxigraphStore
     assert time.monotonic() - started < 1
     for client in clients:
         client.join()
+
+
+@pytest.mark.parametrize(("lane", "after"), [("quick", 0.3), ("long", 1.5), ("internal", 0.3)])
+def test_an_abandoned_query_stops_at_once_and_frees_its_place(
+    store: OxigraphStore, lane: str, after: float
+) -> None:
+    """A query whose client left is stopped within moments, not run on to its time limit for nobody, and the
+    place it held serves the next query (before the fix it held its place and a core for the whole 30 s)."""
+    left = threading.Event()
+    running = Outcome(store, RUNAWAY, 30, internal=lane == "internal", abandoned=left)
+    time.sleep(after)  # 1.5 s: past the quick second, it holds the long place
+    left.set()
+    set_at = time.monotonic()
+    assert isinstance(running.join().result, Abandoned), running.result
+    assert running.at - set_at < ABANDON_SECONDS + 1.5
+    # Its place is free: a long query now gets the long place and runs to its limit (it was turned away while
+    # the place was held), and an internal query is answered.
+    assert isinstance(Outcome(store, OTHER_RUNAWAY, 2.5).join().result, TimeLimitExceeded)
+    assert b"true" in ask(store, CHEAP, 4, internal=True)

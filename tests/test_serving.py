@@ -193,6 +193,26 @@ MALFORMED = {
 }
 
 
+def test_a_client_that_leaves_mid_query_stops_its_query(tmp_path: Path) -> None:
+    """The query process of a client that closes its connection while the query runs is killed within moments
+    (it ran on, holding a core and a place, until the time limit: here 60 s), and the worker answers on."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("a process's children are read from Linux's /proc")
+    with server(tmp_path, QUERY_TIMEOUT=60) as running, ExitStack() as stack:
+        sock = connect(
+            running, stack, f"GET {query_path(RUNAWAY)} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
+        )
+        (worker,) = re.findall(r"Booting worker with pid: (\d+)", running.log.read_text())
+        time.sleep(1.5)  # the query runs (past the quick lane's second, too)
+        (busy,) = _query_processes(int(worker))
+        sock.close()
+        give_up = time.monotonic() + PROMPT
+        while _is_query_process(busy):
+            assert time.monotonic() < give_up, "the query of a client that left still runs"
+            time.sleep(0.05)
+        assert_served(running)
+
+
 def test_connections_opened_together_are_shared_by_the_workers(tmp_path: Path) -> None:
     """Sixteen connections opened at once are spread over both workers, not taken by whichever woke first
     (asyncio accepts a whole burst per wake: one worker often held 13 to 16 of them, and the client got one
@@ -239,12 +259,15 @@ def _query_processes(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         with suppress(OSError):
             children += [int(child) for child in task.read_text().split()]
-    found = []
-    for child in children:
-        with suppress(OSError):
-            if b"collabkg.store.executor" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(child)
-    return found
+    return [child for child in children if _is_query_process(child)]
+
+
+def _is_query_process(pid: int) -> bool:
+    """Whether ``pid`` is (still) a running query process."""
+    try:
+        return b"collabkg.store.executor" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _holders(port: int, client_ports: set[int]) -> Counter[int]:

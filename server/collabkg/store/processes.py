@@ -21,6 +21,10 @@ Processes are grouped in lanes, per web worker:
 
 Waiting for a free process is bounded too (:attr:`Lanes.queue_seconds`): beyond capacity a request is turned
 away, never queued without end.
+
+A query whose request is abandoned (its client left: the web front sets the event given to
+:func:`abandoned_when`) is stopped within :data:`ABANDON_SECONDS` the same way, its process killed and its place
+freed, rather than run on to its time limit for nobody.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +52,15 @@ from .base import StoreUnavailable
 from .query import TimeLimitExceeded
 from .sparqltext import signature as text_signature
 
-__all__ = ["Lanes", "Overloaded", "QueryProcess", "QueryProcessEnded"]
+__all__ = [
+    "ABANDON_SECONDS",
+    "Abandoned",
+    "Lanes",
+    "Overloaded",
+    "QueryProcess",
+    "QueryProcessEnded",
+    "abandoned_when",
+]
 
 _logger = logging.getLogger(__name__)
 _LENGTH = struct.Struct(">I")
@@ -53,6 +68,11 @@ _LENGTH = struct.Struct(">I")
 START_SECONDS = 60.0
 #: Texts remembered as needing a long place (by digest), per worker.
 REMEMBERED_LONG = 1024
+#: Most seconds a running query goes on after its request is abandoned (a wait for its answer wakes this often
+#: to look; only queries that run longer pay the wake-ups).
+ABANDON_SECONDS = 0.2
+#: The event saying that the request this thread answers was abandoned (:func:`abandoned_when`).
+_abandoned: ContextVar[threading.Event | None] = ContextVar("abandoned", default=None)
 
 
 class QueryProcessEnded(Exception):
@@ -65,6 +85,24 @@ class Overloaded(Exception):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Abandoned(Exception):
+    """The request a query ran for was abandoned (its client left); the query was stopped, its process killed."""
+
+
+@contextmanager
+def abandoned_when(event: threading.Event) -> Iterator[None]:
+    """Within the block, in this thread, a query stops once ``event`` is set (:class:`Abandoned` is raised).
+
+    Set by whatever answers a request for a client (the web front, which sets the event when the client
+    leaves): a context variable, so the layers in between need not pass it along.
+    """
+    token = _abandoned.set(event)
+    try:
+        yield
+    finally:
+        _abandoned.reset(token)
 
 
 class _StillRunning(Exception):
@@ -133,6 +171,7 @@ class QueryProcess:
 
         :raises _StillRunning: they did not; the query goes on.
         :raises QueryProcessEnded: the process ended instead.
+        :raises Abandoned: the request was abandoned first (:func:`abandoned_when`); the caller kills the process.
         """
         header = json.loads(self._frame(until))
         return header, self._frame(float("inf"))
@@ -155,6 +194,7 @@ class QueryProcess:
         frames usually come in one read), and what is past ``size`` is kept for the next call: a read and a
         ``select`` per frame part were a tenth of a worker's time on a short query."""
         buffer = self._buffer
+        abandoned = _abandoned.get()
         while len(buffer) < size:
             wait = None if until == float("inf") else until - time.monotonic()
             if wait is not None and wait <= 0:
@@ -162,11 +202,17 @@ class QueryProcess:
                     wait = 5.0
                 else:
                     raise _StillRunning
+            if abandoned is not None and not buffer:
+                if abandoned.is_set():
+                    raise Abandoned("the request was abandoned (its client left); its query was stopped")
+                wait = ABANDON_SECONDS if wait is None else min(wait, ABANDON_SECONDS)
             readable, _, _ = select.select([self._out], [], [], wait)
             if not readable:
                 if buffer:
                     raise QueryProcessEnded("the query process stopped writing its answer")
-                raise _StillRunning
+                if abandoned is None or time.monotonic() >= until:
+                    raise _StillRunning
+                continue  # woke to look whether the request was abandoned
             chunk = os.read(self._out, max(size - len(buffer), 1 << 20))
             if not chunk:
                 raise QueryProcessEnded(self._ending())
@@ -227,6 +273,7 @@ class Lanes:
         :raises TimeLimitExceeded: it did not answer by ``deadline``; its process was killed.
         :raises Overloaded: no place was free in time, or a client's query needed a long place and none was.
         :raises QueryProcessEnded: its process ended (the memory limit).
+        :raises Abandoned: the request was abandoned (:func:`abandoned_when`); its process was killed.
         """
         if internal:
             return self._run_in("internal", request, deadline)
@@ -263,7 +310,7 @@ class Lanes:
                 return self._wait(process, deadline)
             finally:
                 self._release("long", deadline)
-        except QueryProcessEnded:
+        except (QueryProcessEnded, Abandoned):
             if process is not None:
                 self._discard(process)
             raise
@@ -292,7 +339,7 @@ class Lanes:
         except _StillRunning:
             self._discard(process)
             raise TimeLimitExceeded from None
-        except QueryProcessEnded:
+        except (QueryProcessEnded, Abandoned):
             self._discard(process)
             raise
         self._put_process(process)

@@ -16,7 +16,7 @@ from ..formats import NoAcceptableFormat, SerializationFailed
 from ..queryfiles import ParameterError, QueryFileError
 from ..search import SearchError
 from ..store.base import StoreUnavailable
-from ..store.processes import Overloaded
+from ..store.processes import Abandoned, Overloaded
 from ..store.query import QueryError, QueryTooLarge, TimeLimitExceeded
 
 __all__ = ["STATUS", "init_app"]
@@ -33,6 +33,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Overloaded, 503),
     (StoreUnavailable, 502),
     (QueryFileError, 500),
+    # Nobody reads it (the front drops the answer of a client that left); 499 as nginx logs such requests.
+    (Abandoned, 499),
 )
 #: Blueprints whose "not found" is a page for people rather than a line of text.
 PAGE_BLUEPRINTS = frozenset({"pages", "dataset"})

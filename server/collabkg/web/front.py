@@ -11,7 +11,10 @@ process:
   client that reads slowly holds a socket and a buffer, never a thread, and one that stops reading for
   ``SEND_SECONDS`` is dropped;
 * the threads are few and counted (``THREADS``); a request that finds none free within ``QUEUE_SECONDS`` is
-  answered 503 with ``Retry-After``, so the queue for threads is bounded too.
+  answered 503 with ``Retry-After``, so the queue for threads is bounded too;
+* a client that leaves while its request runs is heard (the server's ``http.disconnect``): the request is
+  marked abandoned (:func:`~collabkg.store.processes.abandoned_when`), so its query is stopped and its place
+  freed at once rather than at the time limit, and its answer is dropped.
 
 Why not a library: asgiref's ``WsgiToAsgi`` runs every request in one shared thread (``thread_sensitive``),
 one slow page holding all others; a2wsgi streams the answer from the app's thread, so a slow reader holds the
@@ -26,12 +29,15 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
 from werkzeug.wsgi import FileWrapper
+
+from ..store.processes import abandoned_when
 
 __all__ = ["Front", "FrontLimits"]
 
@@ -158,11 +164,25 @@ class Front:
         environ = _environ(scope, body, max(declared, len(body)))
         loop = asyncio.get_running_loop()
         answered: asyncio.Future[_Answer] = loop.create_future()
-        called: Future[_Answer] = pool.submit(self._call, environ)
+        abandoned = threading.Event()
+        called: Future[_Answer] = pool.submit(self._call, environ, abandoned)
         # One wake-up of the loop when the thread is done, which frees its place and hands the answer over
         # (asyncio.wrap_future and a release of its own took two).
         called.add_done_callback(lambda _: loop.call_soon_threadsafe(_hand_over, called, answered, free))
-        answer = await answered  # cancelled when the client leaves: the thread finishes, its answer dropped
+        departure = asyncio.create_task(_departure(receive, abandoned, answered))
+        try:
+            answer = await answered
+        except asyncio.CancelledError:
+            # The client left (the departure's doing), or the server cancels this request: either way the
+            # thread stops its query, and its answer is dropped when it is done (_hand_over).
+            abandoned.set()
+            answered.cancel()
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            return
+        finally:
+            departure.cancel()
         try:
             await self._send_answer(answer, send)
         finally:
@@ -182,8 +202,15 @@ class Front:
             if size > self.limits.body_bytes or not message.get("more_body", False):
                 return b"".join(parts)
 
-    def _call(self, environ: dict[str, Any]) -> _Answer:
-        """Run the app on one request, in a thread; its whole answer is kept before anything is sent."""
+    def _call(self, environ: dict[str, Any], abandoned: threading.Event) -> _Answer:
+        """Run the app on one request, in a thread; its whole answer is kept before anything is sent.
+
+        Its queries stop once ``abandoned`` is set (the client left).
+        """
+        with abandoned_when(abandoned):
+            return self._answer(environ)
+
+    def _answer(self, environ: dict[str, Any]) -> _Answer:
         reply = _Reply()
         result = self.app(environ, reply.start_response)
         if type(result) is FileWrapper:
@@ -228,6 +255,15 @@ class Front:
             # The answer ends short of its length: the server closes the connection (and resets it, should the
             # client still not read). Sending nothing more, this does not wait on the client.
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _departure(receive: Receive, abandoned: threading.Event, answered: asyncio.Future[_Answer]) -> None:
+    """Wait for the client to leave while its request runs (the body has been read: the server's next message
+    is ``http.disconnect``); then mark the request abandoned and give up its answer."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    abandoned.set()
+    answered.cancel()
 
 
 def _hand_over(called: Future[_Answer], answered: asyncio.Future[_Answer], free: asyncio.Semaphore) -> None:
