@@ -9,8 +9,9 @@ kernel's (``wait4``'s ``ru_maxrss``), which polling cannot miss.
 
 A run whose resident memory passes ``--ceiling`` GB is killed by this harness, not left for the kernel's
 out-of-memory killer (other work shares the machine), and reported as stopped at that memory after that many
-seconds in that stage. Generated projects are kept under ``--workdir`` and reused (the generator is seeded:
-the same size is the same bytes).
+seconds in that stage. Generated projects are kept under ``--workdir`` and their data reused (the generator
+is seeded: the same size is the same bytes); their ontology, shapes and queries are this checkout's, copied
+again for every run.
 
 Usage: ``python -m bench.whole_build --triples 1e5 1e6 --ceiling 16``
 """
@@ -34,7 +35,7 @@ from pathlib import Path
 
 from collabkg.namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
 
-from .generate import generate
+from .generate import copy_checkout, generate
 
 __all__ = ["STAGES", "Run", "main", "project", "run_build", "table"]
 
@@ -65,11 +66,13 @@ class Run:
 
 
 def project(workdir: Path, size: int) -> Path:
-    """The generated project of ``size`` asserted triples under ``workdir``, written unless already there."""
+    """The generated project of ``size`` asserted triples under ``workdir``: its data written unless already
+    there (the same size is the same bytes), its ontology, shapes and queries this checkout's every time."""
     root = workdir / str(size)
     marker = root / ".generated"
-    if not marker.exists():
-        marker.unlink(missing_ok=True)
+    if marker.exists():
+        copy_checkout(root)
+    else:
         written = generate(root, size)
         marker.write_text(f"{written}\n", encoding="utf-8")
     return root

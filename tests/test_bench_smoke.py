@@ -19,7 +19,7 @@ import pytest
 
 from bench.build_bench import run_once, table
 from bench.floor import engine_floor, open_store, rows, with_prefix
-from bench.generate import generate
+from bench.generate import REPOSITORY, generate
 from bench.query_bench import lua_script, parse_wrk
 from bench.whole_build import STAGES, project, run_build
 from bench.whole_build import table as whole_table
@@ -45,6 +45,20 @@ def test_whole_build_harness_runs_the_real_build(tmp_path: Path) -> None:
     stopped = run_build(root, 1_500, ceiling_gb=0.001)  # any process is past a megabyte: killed at once
     assert stopped.stopped.startswith("stopped at ")
     assert "stopped at" in whole_table([run, stopped])
+
+
+def test_a_kept_project_is_built_with_this_checkouts_queries(tmp_path: Path) -> None:
+    """A project kept from an earlier run keeps its data but gets the ontology, shapes and queries of this
+    checkout (the whole build at 10M was measured with a check made linear since)."""
+    root = project(tmp_path, 1_500)
+    check = Path("queries", "checks", "uncurated-mapping-violation.rq")
+    (root / check).write_text("# an earlier run's version\n", encoding="utf-8")
+    (root / "queries" / "removed-since.rq").write_text("ASK {}\n", encoding="utf-8")
+    data = {file.name: file.read_bytes() for file in (root / "data").iterdir()}
+    assert project(tmp_path, 1_500) == root
+    assert (root / check).read_bytes() == (REPOSITORY / check).read_bytes()
+    assert not (root / "queries" / "removed-since.rq").exists()
+    assert {file.name: file.read_bytes() for file in (root / "data").iterdir()} == data
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
