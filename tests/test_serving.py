@@ -110,6 +110,17 @@ def test_a_slow_body_holds_no_thread_and_gets_408(tmp_path: Path) -> None:
         assert_served(running)
 
 
+def test_a_body_too_large_is_refused_without_asking_for_it(tmp_path: Path) -> None:
+    """A client that waits for "100 Continue" before sending a body over the limit gets the 413 instead, and
+    sends nothing: the body is not read, not even to listen for the client leaving."""
+    head = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+    with server(tmp_path, MAX_CONTENT_LENGTH=1024) as running, ExitStack() as stack:
+        sock = connect(running, stack, head + b"Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n")
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert b"100 Continue" not in answer
+
+
 def test_a_client_that_stops_reading_holds_no_thread_and_is_dropped(tmp_path: Path) -> None:
     request = f"GET {query_path(HUGE, 'csv')} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     send_seconds = 10

@@ -169,7 +169,10 @@ class Front:
         # One wake-up of the loop when the thread is done, which frees its place and hands the answer over
         # (asyncio.wrap_future and a release of its own took two).
         called.add_done_callback(lambda _: loop.call_soon_threadsafe(_hand_over, called, answered, free))
-        departure = asyncio.create_task(_departure(receive, abandoned, answered))
+        # Listened for only once the body is in: a body too large was left unread, and a receive() would read
+        # it (asking the client for it, if it waits for "100 Continue") while the app refuses it (413).
+        read_whole = max(declared, len(body)) <= self.limits.body_bytes
+        departure = asyncio.create_task(_departure(receive, abandoned, answered)) if read_whole else None
         try:
             answer = await answered
         except asyncio.CancelledError:
@@ -182,7 +185,8 @@ class Front:
                 raise
             return
         finally:
-            departure.cancel()
+            if departure is not None:
+                departure.cancel()
         try:
             await self._send_answer(answer, send)
         finally:
