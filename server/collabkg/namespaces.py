@@ -38,6 +38,8 @@ INFERRED_GRAPH = GRAPH["inferred"]
 EXPLANATIONS_GRAPH = GRAPH["explanations"]
 #: Base of the statement nodes of the explanations: ``explanation/<hash of the triple>``.
 EXPLANATION = Namespace(ID["explanation/"])
+#: Base of the rule applications of the explanations: ``rule-application/<rule>[-<hash of the axiom's term>]``.
+RULE_APPLICATION = Namespace(ID["rule-application/"])
 #: Base of the reified ``rdf:Statement`` nodes of the data (the links a claim supports): ``statement/<hash>``.
 STATEMENT = Namespace(ID["statement/"])
 

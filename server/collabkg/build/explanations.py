@@ -11,9 +11,9 @@ triples.
 ``graph/explanations``, :class:`Explanations`): each triple is an ``rdf:Statement`` node. An inferred one is a
 ``ck:Inference`` that ``prov:wasDerivedFrom`` its premises (statement nodes themselves) and ``prov:wasGeneratedBy``
 a ``ck:RuleApplication``: the application of one rule (``ck:rule``, an individual of the ontology) to one term's
-axiom (``ck:axiomOf``), a node that every triple so derived shares. An asserted premise is a
-``ck:AssertedStatement`` with the named graphs that hold it (``ck:inGraph``) and the claims of the sources that
-support it (``ck:supportedBy``). A statement's IRI is a hash of its triple
+axiom (``ck:axiomOf``), a node that every triple so derived shares (``id/rule-application/<rule>-<hash>``). An
+asserted premise is a ``ck:AssertedStatement`` with the named graphs that hold it (``ck:inGraph``) and the claims
+of the sources that support it (``ck:supportedBy``). A statement's IRI is a hash of its triple
 (:func:`collabkg.namespaces.statement_iri`), so a premise that many derivations share is one node. Premises by
 reference and shared rule applications keep the graph to about 10 triples per inferred triple; it is still the
 largest of the build by far, so it is not held as rdflib triples: :class:`Explanations` keeps one entry per
@@ -32,11 +32,11 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from ..namespaces import CK, EXPLANATION, ONTOLOGY_GRAPH, n3, statement_iri, with_prefixes
+from ..namespaces import CK, EXPLANATION, ONTOLOGY_GRAPH, RULE_APPLICATION, n3, statement_iri, with_prefixes
 from .reasoning import Derivation, derive
 from .turtle import Triple, Triples
 
@@ -52,6 +52,8 @@ _SUPPORTS, _PARTS = CK.supportsStatement, frozenset({_SUBJECT, _PREDICATE, _OBJE
 _Asserted = tuple[tuple[URIRef, ...], tuple[Node, ...]]
 
 
+#: The beginnings of the IRIs of the explanations' own nodes (:meth:`Explanations.owns`).
+_OWN = (str(EXPLANATION), str(RULE_APPLICATION))
 #: What names a rule application: the rule's name and the term whose axiom it applied (if any).
 _Applied = tuple[str, Node | None]
 
@@ -68,13 +70,12 @@ class Explanations:
     def __init__(
         self,
         statements: dict[Triple, tuple[URIRef, Derivation | _Asserted]],
-        applications: dict[_Applied, BNode],
+        applications: dict[_Applied, URIRef],
         size: int,
         missing: list[Triple],
     ) -> None:
         self._statements = statements
         self._applications = applications
-        self._application_nodes = frozenset(applications.values())
         self._size = size
         #: The inferred triples without an explanation (no rule here derives them), sorted.
         self.unexplained = missing
@@ -84,12 +85,11 @@ class Explanations:
         return self._size
 
     def owns(self, node: Node) -> bool:
-        """Whether ``node`` is one of the graph's own nodes, a statement node (an IRI under
-        :data:`~collabkg.namespaces.EXPLANATION`) or a rule application: every triple here has one as its
-        subject, so a graph none of whose subjects is one shares no triple with this one."""
-        if isinstance(node, URIRef):
-            return node.startswith(EXPLANATION)
-        return isinstance(node, BNode) and node in self._application_nodes
+        """Whether ``node`` is one of the graph's own nodes, a statement node or a rule application (an IRI under
+        :data:`~collabkg.namespaces.EXPLANATION` or :data:`~collabkg.namespaces.RULE_APPLICATION`): every
+        triple here has one as its subject, so a graph none of whose subjects is one shares no triple with
+        this one."""
+        return isinstance(node, URIRef) and str.startswith(node, _OWN)
 
     def __iter__(self) -> Iterator[Triple]:
         """Every triple, statement node by statement node, then the rule applications'."""
@@ -107,15 +107,15 @@ class Explanations:
     def lines(self) -> Iterator[bytes]:
         """The triples as N-Triples lines (:func:`nt_line`), sorted, made a node at a time.
 
-        A line starts with its subject: a statement node's IRI (all of one length) or a rule application's
-        blank node. So the lines sort as the nodes do, IRIs (``<``) before blank nodes (``_``), and within a
-        node as its own few lines do: the whole list is never held. A label that is the start of another sorts
-        first, as its line does (a space sorts before any character of a label).
+        A line starts with its subject: a statement node's IRI (all of one length, under ``id/explanation/``)
+        or a rule application's (under ``id/rule-application/``, after them). So the lines sort as the nodes'
+        IRIs written in angle brackets do, and within a node as its own few lines do: the whole list is never
+        held. (Written, an IRI that is the start of another sorts after it: ``>`` comes after ``-``.)
         """
         for _, triple in sorted((node, triple) for triple, (node, _) in self._statements.items()):
             for line in sorted({nt_line(each) for each in self._of(triple)}):
                 yield line.encode()
-        for node, applied in sorted((node, applied) for applied, node in self._applications.items()):
+        for applied, node in sorted(self._applications.items(), key=lambda item: n3(item[1])):
             for line in sorted(nt_line(each) for each in _application_triples(node, *applied)):
                 yield line.encode()
 
@@ -135,16 +135,17 @@ class Explanations:
         yield from ((node, _SUPPORTED_BY, claim) for claim in claims)
 
 
-def _application(rule: str, axiom: Node | None) -> BNode:
-    """The node of the application of ``rule`` to ``axiom``'s axiom, named after both: the same node for every
-    triple it derived, and the same label each build (the axiom's hash, as a term can hold characters a label
-    cannot)."""
+def _application(rule: str, axiom: Node | None) -> URIRef:
+    """The IRI of the application of ``rule`` to ``axiom``'s axiom, named after both: the same node for every
+    triple it derived, and the same IRI each build (the axiom's hash, as a term can hold characters a path
+    segment cannot). An IRI, not a blank node: it dereferences like any node of the graph, and a store loaded
+    in parts (``collabkg publish``) need not take every triple that names it in one request."""
     if axiom is None:
-        return BNode(f"application-{rule}")
-    return BNode(f"application-{rule}-{hashlib.sha256(n3(axiom).encode()).hexdigest()[:16]}")
+        return RULE_APPLICATION[rule]
+    return RULE_APPLICATION[f"{rule}-{hashlib.sha256(n3(axiom).encode()).hexdigest()[:16]}"]
 
 
-def _application_triples(node: BNode, rule: str, axiom: Node | None) -> Iterator[Triple]:
+def _application_triples(node: URIRef, rule: str, axiom: Node | None) -> Iterator[Triple]:
     """The triples of a rule application: its class, its rule and the term whose axiom it applied."""
     yield node, _TYPE, _APPLICATION
     yield node, _RULE, CK[f"rule-{rule}"]
@@ -177,7 +178,7 @@ def explain(
     derivations = derive(ontology, union)
     claims = _supporting_claims(union)
     statements: dict[Triple, tuple[URIRef, Derivation | _Asserted]] = {}
-    applications: dict[_Applied, BNode] = {}
+    applications: dict[_Applied, URIRef] = {}
     size = 0
     pending = [triple for triple in inferred if triple in derivations]
     while pending:

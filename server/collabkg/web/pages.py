@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import PROV
 from rdflib.query import ResultRow
 from rdflib.term import Node
 from werkzeug.exceptions import NotFound
@@ -351,7 +352,7 @@ def page(path: str) -> Response:
         "page.html",
         iri=iri,
         kind=kind,
-        title=labels(iri),
+        title=_application_title(union, labels, iri) if kind == "rule-application" else labels(iri),
         description=first_text([union], iri, DESCRIPTION_PROPERTIES),
         sections=[s for s in sections if s.properties],
         incoming=incoming,
@@ -364,6 +365,16 @@ def page(path: str) -> Response:
         stated=links_stated(iri),
     )
     return Response(body, mimetype="text/html")
+
+
+def _application_title(graph: Graph, labels: Labels, iri: URIRef) -> str:
+    """A rule application (``id/rule-application/...``, which has no label of its own) named by its rule and
+    the term whose axiom it applied: "subclass (cax-sco), applied to Curated mapping"."""
+    rule, axiom = graph.value(iri, CK.rule), graph.value(iri, CK.axiomOf)
+    if rule is None:
+        return labels(iri)
+    named = f"{labels(rule)} ({str(rule).removeprefix(str(CK.term('rule-')))})"  # ck:rule-cax-sco
+    return named if axiom is None else f"{named}, applied to {labels(axiom)}"
 
 
 def _data_links(path: str) -> list[tuple[formats.Format, str]]:
@@ -380,6 +391,7 @@ def explanation_page(iri: URIRef, path: str) -> Response:
         raise NotFound(f"{iri} is not the node of an explanation.")
     explanation = read_explanation(graph, iri)
     subject, obj = graph.value(iri, RDF.subject), graph.value(iri, RDF.object)
+    application = graph.value(iri, PROV.wasGeneratedBy)
     uses = {
         row.inference: " ".join(
             _word(term, label)
@@ -396,6 +408,7 @@ def explanation_page(iri: URIRef, path: str) -> Response:
         iri=iri,
         explanation=explanation,
         inferred=explanation.rule is not None,
+        application=None if application is None else href(application),
         about=[
             (explanation.subject, None if subject is None else href(subject)),
             (explanation.object, None if obj is None else href(obj)),
