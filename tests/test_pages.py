@@ -558,6 +558,13 @@ def test_a_rule_application_dereferences_named_by_its_rule_and_axiom(
     assert page.status_code == 200
     label = served.value(CK.combinesWith, RDFS.label)
     assert f"<h1>symmetric property (prp-symp), applied to {label}</h1>" in page.text
+    # What it derived: every inference it generated (fewer than the 200 a page lists), linked to its explanation.
+    derived = set(served.subjects(PROV.wasGeneratedBy, application))
+    assert 1 < len(derived) < 200
+    assert f"{len(derived)} inferred statements, each linked to its explanation" in page.text
+    listed = re.findall(r'<li><a href="/page/(explanation/[0-9a-f]+)">([^<]+)</a></li>', page.text)
+    assert {ID[path] for path, _ in listed} == derived
+    assert (why[len(ID) :], "Co-location combines with Partnership") in listed
     data = Graph().parse(data=client.get(f"/data/{application[len(ID) :]}.ttl").text, format="turtle")
     assert (application, RDF.type, CK.RuleApplication) in data
     assert (application, CK.axiomOf, CK.combinesWith) in data

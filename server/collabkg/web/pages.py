@@ -363,6 +363,7 @@ def page(path: str) -> Response:
         model_map=model_map(highlight=iri) if kind == "model" else None,
         claim_groups=claims_about(iri) if grouped else None,
         stated=links_stated(iri),
+        derived=_derived(iri) if kind == "rule-application" else None,
     )
     return Response(body, mimetype="text/html")
 
@@ -392,17 +393,6 @@ def explanation_page(iri: URIRef, path: str) -> Response:
     explanation = read_explanation(graph, iri)
     subject, obj = graph.value(iri, RDF.subject), graph.value(iri, RDF.object)
     application = graph.value(iri, PROV.wasGeneratedBy)
-    uses = {
-        row.inference: " ".join(
-            _word(term, label)
-            for term, label in (
-                (row.subject, row.subjectLabel),
-                (row.predicate, row.predicateLabel),
-                (row.object, row.objectLabel),
-            )
-        )
-        for row in select("explanation-uses", _explanation=iri)
-    }
     body = render_template(
         "explanation_page.html",
         iri=iri,
@@ -413,10 +403,40 @@ def explanation_page(iri: URIRef, path: str) -> Response:
             (explanation.subject, None if subject is None else href(subject)),
             (explanation.object, None if obj is None else href(obj)),
         ],
-        uses=sorted(((text, href(node)) for node, text in uses.items()), key=lambda use: use[0]),
+        uses=_inferences(select("explanation-uses", _explanation=iri)),
         data_links=_data_links(path),
     )
     return Response(body, mimetype="text/html")
+
+
+def _inferences(rows: Iterable[ResultRow]) -> list[tuple[str, str | None]]:
+    """Inferences as a page lists them, each in words and linked to its explanation, in the order of the words:
+    from rows of ``?inference`` with its ``?subject``, ``?predicate``, ``?object`` and their labels."""
+    words = {
+        row.inference: " ".join(
+            _word(term, label)
+            for term, label in (
+                (row.subject, row.subjectLabel),
+                (row.predicate, row.predicateLabel),
+                (row.object, row.objectLabel),
+            )
+        )
+        for row in rows
+    }
+    return sorted(((text, href(node)) for node, text in words.items()), key=lambda use: use[0])
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What a rule application derived, as its page shows it: how many inferences, and the first of them."""
+
+    count: int
+    inferences: list[tuple[str, str | None]]
+
+
+def _derived(application: URIRef) -> Derived:
+    [row] = select("rule-application-size", _application=application)
+    return Derived(int(row.derived), _inferences(select("rule-application-uses", _application=application)))
 
 
 @dataclass(frozen=True)
@@ -478,13 +498,14 @@ def statement_page(iri: URIRef, path: str) -> Response:
 
 
 def _word(term: Node, label: Node | None) -> str:
-    """A term as a sentence reads it: its label, else its prefixed name (an IRI), ``[]`` (a blank node: its
-    label is the store's, new at each load, as the explanations show it) or its text (a literal)."""
+    """A term as a sentence reads it: its label, else a well-known vocabulary's label for it or its prefixed
+    name (an IRI: "type", not ``rdf:type``'s IRI), ``[]`` (a blank node: its label is the store's, new at each
+    load, as the explanations show it) or its text (a literal)."""
     if label is not None:
         return str(label)
     if isinstance(term, BNode):
         return "[]"
-    return short_name(term) if isinstance(term, URIRef) else str(term)
+    return Labels()(term)
 
 
 def _local(graph: Node) -> str:
