@@ -40,6 +40,8 @@ RESOURCES = (
     "study:andersson-2011",
     "country:se",
     "https://w3id.org/collabkg/id/study/andersson-2011/ref/34",
+    # The symmetric property's application to ck:combinesWith (the hash is of that term's IRI).
+    "https://w3id.org/collabkg/id/rule-application/prp-symp-d2e38312a4c7a5e9",
 )
 
 

@@ -428,7 +428,7 @@ def _inferences(rows: Iterable[ResultRow]) -> list[tuple[str, str | None]]:
 
 @dataclass(frozen=True)
 class Derived:
-    """What a rule application derived, as its page shows it: how many inferences, and the first of them."""
+    """What a rule application derived, as its page shows it: how many inferences, and up to 200 of them."""
 
     count: int
     inferences: list[tuple[str, str | None]]
