@@ -370,7 +370,7 @@ def page(path: str) -> Response:
 
 def _application_title(graph: Graph, labels: Labels, iri: URIRef) -> str:
     """A rule application (``id/rule-application/...``, which has no label of its own) named by its rule and
-    the term whose axiom it applied: "subclass (cax-sco), applied to Curated mapping"."""
+    the term whose axiom it applied: "subclass (cax-sco), applied to curated mapping"."""
     rule, axiom = graph.value(iri, CK.rule), graph.value(iri, CK.axiomOf)
     if rule is None:
         return labels(iri)
