@@ -8,10 +8,15 @@ nodes by position only (their labels are each engine's own), graphs as isomorphi
 
 Where the two differ by design, the query is listed with the reason (the README's "What the engine
 changed" says the same): they are the only exceptions.
+
+One query is given to rdflib with its parameter written into the text as a constant rather than bound
+(:data:`CONSTANT_FOR_RDFLIB`): the same question (the variable is not projected), asked so that rdflib can answer
+it within CI's time.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -45,6 +50,13 @@ RESOURCES = (
 #: property's application to ck:combinesWith (the hash is of that term's IRI). Only they: rdflib took 128 s over
 #: the trail's explanations query of it, which no page asks.
 APPLICATIONS = ("https://w3id.org/collabkg/id/rule-application/prp-symp-d2e38312a4c7a5e9",)
+#: Queries rdflib is asked with the parameter's IRI in place of its variable. rdflib orders a group's triple
+#: patterns when it parses, before it knows the bindings, by how many unknown variables each has: in
+#: ``trail/explanations`` every branch then begins with every inference of the graph and follows each one's
+#: premises before it looks at the subject (90 s for model:co-location, beside other work); with the IRI in the
+#: pattern it begins at the resource (4.6 s, the same 568 triples). The variable appears only inside patterns,
+#: never in the template or a projection, so the constant asks the same question.
+CONSTANT_FOR_RDFLIB = frozenset({ROOT / "queries" / "trail" / "explanations.rq"})
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +114,10 @@ def test_the_served_engine_answers_as_rdflib_did(
     bindings = query.bindings(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        expected = reference.query(query.text, initNs=PREFIXES, initBindings=bindings)
+        if path in CONSTANT_FOR_RDFLIB:
+            expected = reference.query(_with_constants(query.text, bindings), initNs=PREFIXES)
+        else:
+            expected = reference.query(query.text, initNs=PREFIXES, initBindings=bindings)
     for store in (Service.of(built_app).store, built_output):
         served = store.evaluate(query.prepared, init_bindings=bindings, limit=1_000_000).result
         assert served.type == expected.type
@@ -115,6 +130,15 @@ def test_the_served_engine_answers_as_rdflib_did(
             assert served.graph is not None and expected.graph is not None
             assert len(served.graph) == len(expected.graph)
             assert isomorphic(_graph(served.graph), _graph(expected.graph)), case
+
+
+def _with_constants(text: str, bindings: Mapping[str, Node]) -> str:
+    """``text`` with each bound variable written as its value (``?_resource`` → ``<iri>``)."""
+    for variable, value in bindings.items():
+        written, count = re.subn(rf"[?$]{re.escape(variable)}\b", value.n3(), text)
+        assert count, f"?{variable} is not in the query"
+        text = written
+    return text
 
 
 def _rows(result: Result) -> Counter[tuple[str, ...]]:
