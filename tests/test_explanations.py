@@ -30,7 +30,7 @@ from collabkg.namespaces import (
 )
 from collabkg.publish import update_requests
 from collabkg.store.base import DatasetSource
-from conftest import ROOT
+from conftest import ROOT, TURTLE_PREFIXES
 from flask import Flask
 from rdflib import RDF, RDFS, BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV
@@ -158,6 +158,43 @@ def test_each_statement_of_an_explanation_is_asserted_in_a_named_graph_or_inferr
             {CK.Inference, CK.AssertedStatement} & set(explanations.objects(premise, RDF.type))
             for premise in premises
         ), node
+
+
+#: The firmest strength of the passages and curated mappings that support each triple, grouped over the whole
+#: graph: how the explanation queries found it before the build wrote it on the statement's node.
+FIRMEST = """
+SELECT ?s ?p ?o (MAX(?rank) AS ?firmest) WHERE {
+    {
+        ?supporting ck:supportsStatement ?support .
+        ?support rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; ck:strength ?strength .
+    } UNION {
+        ?support a ck:CuratedMapping ; ck:mappingSubject ?s ; ck:mappingRelation ?p ; ck:mappingObject ?o ;
+            ck:strength ?strength .
+    }
+    ?strength ck:strengthRank ?rank .
+} GROUP BY ?s ?p ?o
+"""
+
+
+def test_an_asserted_premise_carries_the_firmest_strength_of_what_supports_it(dataset: Dataset) -> None:
+    """``ck:strength`` on an asserted statement's node is the highest-ranked strength among the passages and
+    curated mappings that support its triple, as grouping them over the whole graph finds it; a statement
+    nothing supports (an axiom, a fact of the data) has none."""
+    explanations = dataset.graph(EXPLANATIONS_GRAPH)
+    rank = {strength: int(value) for strength, value in dataset.subject_objects(CK.strengthRank)}
+    firmest = {
+        (row.s, row.p, row.o): int(row.firmest)
+        for row in dataset.query(FIRMEST, initNs={"ck": CK, "rdf": RDF})  # type: ignore[union-attr]
+    }
+    written = {
+        spo(dataset, node): rank[strength] for node, strength in explanations.subject_objects(CK.strength)
+    }
+    asserted_nodes = set(explanations.subjects(RDF.type, CK.AssertedStatement))
+    assert {node for node, _ in explanations.subject_objects(CK.strength)} <= asserted_nodes
+    triples = {spo(dataset, node) for node in asserted_nodes}
+    expected = {triple: firmest[triple] for triple in triples if triple in firmest}
+    assert written == expected
+    assert len(set(written.values())) > 1  # more than one strength: hedged links among the premises
 
 
 def test_rule_applications_are_shared_and_prov_follows_from_the_ontology(
@@ -290,6 +327,54 @@ def test_rules_the_real_data_does_not_need_explain_what_owlrl_infers() -> None:
     used = {str(rule).rsplit("rule-", 1)[1] for rule in explanations.objects(None, CK.rule)}
     assert {"prp-inv2", "cls-hv1", "prp-spo1", "scm-spo", "eq-sym", "eq-trans"} <= used
     assert len(set(explanations.subjects(RDF.type, CK.Inference))) == len(inferred)
+
+
+def test_the_firmest_of_several_supports_is_written_whichever_supports_it() -> None:
+    """A link stated plainly by one passage, as a possibility by another and read by the curators in a mapping
+    carries the plain statement's strength; one only a mapping supports, the mapping's; none, nothing. (The real
+    data has no triple that passages of different strengths support, so this says what max means there.)"""
+    ontology = Graph().parse(ROOT / "ontology" / "collabkg.ttl")
+    data = Graph().parse(
+        format="turtle",
+        data=f"""{TURTLE_PREFIXES}
+        @prefix ex: <http://example.org/> .
+        ex:one ck:combinesWith ex:two . ex:two ck:combinesWith ex:three . ex:three ck:combinesWith ex:four .
+        ex:plain ck:supportsStatement [ rdf:subject ex:one ; rdf:predicate ck:combinesWith ; rdf:object ex:two ;
+            ck:strength ck:stated ] .
+        ex:maybe ck:supportsStatement [ rdf:subject ex:one ; rdf:predicate ck:combinesWith ; rdf:object ex:two ;
+            ck:strength ck:tentative ] .
+        ex:mapping a ck:CuratedMapping ; ck:mappingSubject ex:one ; ck:mappingRelation ck:combinesWith ;
+            ck:mappingObject ex:two ; ck:strength ck:curatedReading .
+        ex:mapping2 a ck:CuratedMapping ; ck:mappingSubject ex:two ; ck:mappingRelation ck:combinesWith ;
+            ck:mappingObject ex:three ; ck:strength ck:curatedReading .
+        """,
+    )
+    triples = set(data)
+    explained = explain(ontology, {data_graph("small"): triples}, infer(ontology, triples), union=triples)
+    explanations = explained.graph()
+    ex = Namespace("http://example.org/")
+    strength = {
+        link: explanations.value(explanation_node_of(explanations, link), CK.strength)
+        for link in (
+            (ex.one, CK.combinesWith, ex.two),
+            (ex.two, CK.combinesWith, ex.three),
+            (ex.three, CK.combinesWith, ex.four),
+        )
+    }
+    assert list(strength.values()) == [CK.stated, CK.curatedReading, None]
+
+
+def explanation_node_of(explanations: Graph, triple: Triple) -> Node:
+    """The asserted statement node of ``triple`` in an explanations graph."""
+    s, p, o = triple
+    [node] = {
+        node
+        for node in explanations.subjects(RDF.subject, s)
+        if (node, RDF.predicate, p) in explanations
+        and (node, RDF.object, o) in explanations
+        and (node, RDF.type, CK.AssertedStatement) in explanations
+    }
+    return node
 
 
 def test_the_explanations_are_written_as_rdflib_would_write_them(asserted: dict[URIRef, Graph]) -> None:
