@@ -5,20 +5,31 @@ from __future__ import annotations
 import html
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from collabkg.formats import GRAPH_FORMATS, N_QUADS, TRIG
-from collabkg.namespaces import CITO, CK, GRAPH, ID, INFERRED_GRAPH, SD, VOID, statement_iri
+from collabkg.namespaces import (
+    CITO,
+    CK,
+    EXPLANATIONS_GRAPH,
+    GRAPH,
+    ID,
+    INFERRED_GRAPH,
+    SD,
+    VOID,
+    statement_iri,
+)
 from collabkg.store.base import DatasetSource
 from collabkg.web import create_app
-from conftest import DATA, ROOT, LiveServer, evidence_client
+from conftest import DATA, EX, ROOT, LiveServer, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV
+from rdflib.term import Node
 
 RDFLIB_NAMES = {
     "ttl": "turtle",
@@ -569,6 +580,47 @@ def test_a_rule_application_dereferences_named_by_its_rule_and_axiom(
     assert (application, RDF.type, CK.RuleApplication) in data
     assert (application, CK.axiomOf, CK.combinesWith) in data
     assert (why, PROV.wasGeneratedBy, application) in data
+
+
+def test_an_explanation_page_counts_what_was_inferred_from_it_and_lists_it(
+    client: FlaskClient, served: Dataset
+) -> None:
+    """The premise the most inferences of the real graph derive from: its page counts them and lists each,
+    linked to its explanation."""
+    uses: dict[Node, set[Node]] = {}
+    for inference, premise in served.subject_objects(PROV.wasDerivedFrom):
+        uses.setdefault(premise, set()).add(inference)
+    premise, inferences = max(sorted(uses.items()), key=lambda item: len(item[1]))
+    assert 1 < len(inferences) < 200 and isinstance(premise, URIRef)
+    page = client.get(f"/page/{premise[len(ID) :]}").text
+    assert f"<p>{len(inferences)} inferred statements, each linked to its explanation:</p>" in page
+    listed = re.findall(
+        r'<li><a href="/page/(explanation/[0-9a-f]+)">', page[page.index("inferred from it") :]
+    )
+    assert {ID[path] for path in listed} == inferences
+
+
+def test_an_explanation_page_lists_200_of_the_inferences_of_a_premise_and_counts_them_all(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """A premise of many inferences (an axiom of the ontology has 96,883 in the 1M project): the page lists 200,
+    unordered so that the store stops there, and says how many there are."""
+    explanation = f"{ID}explanation/"
+    lines = [
+        f"<{explanation}{0:032x}> a <{CK.AssertedStatement}> ; <{RDF.subject}> <{EX}s> ; "
+        f"<{RDF.predicate}> <{EX}p> ; <{RDF.object}> <{EX}o> ; <{CK.inGraph}> <{GRAPH['x']}> ."
+    ] + [
+        f"<{explanation}{n:032x}> a <{CK.Inference}> ; <{RDF.subject}> <{EX}s{n}> ; <{RDF.predicate}> <{EX}p> ; "
+        f"<{RDF.object}> <{EX}o> ; <{PROV.wasDerivedFrom}> <{explanation}{0:032x}> ."
+        for n in range(1, 206)
+    ]
+    trig = tmp_path / "many.trig"
+    trig.write_text(f"<{EXPLANATIONS_GRAPH}> {{\n" + "\n".join(lines) + "\n}\n", encoding="utf-8")
+    app = make_app(DATASET_FILES=[DatasetSource(trig)])
+    page = app.test_client().get(f"/page/explanation/{0:032x}")
+    assert page.status_code == 200
+    assert "<p>205 inferred statements, 200 of them here, each linked to its explanation:</p>" in page.text
+    assert len(re.findall(r'<li><a href="/page/explanation/[0-9a-f]{32}">', page.text)) == 200
 
 
 def test_an_explanation_page_names_a_blank_node_as_such_not_by_its_label(

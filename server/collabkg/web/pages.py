@@ -363,7 +363,7 @@ def page(path: str) -> Response:
         model_map=model_map(highlight=iri) if kind == "model" else None,
         claim_groups=claims_about(iri) if grouped else None,
         stated=links_stated(iri),
-        derived=_derived(iri) if kind == "rule-application" else None,
+        derived=_listed("rule-application", _application=iri) if kind == "rule-application" else None,
     )
     return Response(body, mimetype="text/html")
 
@@ -403,7 +403,7 @@ def explanation_page(iri: URIRef, path: str) -> Response:
             (explanation.subject, None if subject is None else href(subject)),
             (explanation.object, None if obj is None else href(obj)),
         ],
-        uses=_inferences(select("explanation-uses", _explanation=iri)),
+        uses=_listed("explanation", _explanation=iri),
         data_links=_data_links(path),
     )
     return Response(body, mimetype="text/html")
@@ -428,15 +428,18 @@ def _inferences(rows: Iterable[ResultRow]) -> list[tuple[str, str | None]]:
 
 @dataclass(frozen=True)
 class Derived:
-    """What a rule application derived, as its page shows it: how many inferences, and up to 200 of them."""
+    """Inferences a page lists (what a rule application derived, what was inferred from a statement): how many
+    there are, and up to 200 of them."""
 
     count: int
     inferences: list[tuple[str, str | None]]
 
 
-def _derived(application: URIRef) -> Derived:
-    [row] = select("rule-application-size", _application=application)
-    return Derived(int(row.derived), _inferences(select("rule-application-uses", _application=application)))
+def _listed(kind: str, **binding: URIRef) -> Derived:
+    """The inferences that the page query ``{kind}-uses`` lists (up to 200), and how many there are
+    (``{kind}-size``): ``kind`` is ``rule-application`` or ``explanation``."""
+    [row] = select(f"{kind}-size", **binding)
+    return Derived(int(row.derived), _inferences(select(f"{kind}-uses", **binding)))
 
 
 @dataclass(frozen=True)
