@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import pytest
 from collabkg.evidence.explanations import explanations_about
-from collabkg.evidence.trails import trail_graph
+from collabkg.evidence.trails import construct
 from collabkg.namespaces import PREFIXES
 from collabkg.store.base import Store
 from collabkg.store.query import prepare
@@ -267,8 +267,12 @@ def test_explanations_say_each_inference_is_as_firm_as_its_weakest_premise(
     query = (QUERIES / "weakest-premise.rq").read_text()
     compared: dict[str, int] = {}
     for model in column(graph, "andersson-models") + column(graph, "cameron-models"):
-        trail = trail_graph(
-            service.queries.explanations, service.store, URIRef(model), limit=10**6, deadline=float("inf")
+        trail = construct(
+            service.queries.explanations,
+            service.store,
+            {"_resource": URIRef(model)},
+            limit=10**6,
+            deadline=float("inf"),
         )
         for explanation in explanations_about(trail, URIRef(model)):
             node = explanation.iri

@@ -21,7 +21,7 @@ from rdflib.term import Node
 from .evidence.citations import REVIEW_KIND, find_sources
 from .evidence.explanations import format_explanation, read_explanation
 from .evidence.exports import EXPORTS
-from .evidence.trails import KINDS, format_trail, read_trail, trail_graph
+from .evidence.trails import KINDS, construct, format_trail, read_trail, trail_graph
 from .formats import GRAPH_FORMATS, serialize_graph
 from .manifest import Manifest, freshness, show
 from .namespaces import CK, resource_iri, statement_iri
@@ -418,10 +418,10 @@ def trail_cmd(paths: ProjectPaths, resource: str, format_name: str) -> None:
         raise click.BadParameter(
             f"text, or one of {', '.join(f.name for f in GRAPH_FORMATS)}", param_hint="--format"
         )
-    query = _served_queries(paths).trail
+    queries = _served_queries(paths)
     store = _built_store(paths)
     iri = resource_iri(f"{kind}/{slug}")
-    graph = None if iri is None else trail_graph(query, store, iri, limit=_NO_LIMIT, deadline=float("inf"))
+    graph = None if iri is None else trail_graph(queries, store, iri, limit=_NO_LIMIT, deadline=float("inf"))
     if not graph or iri is None:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")
     click.echo(
@@ -451,10 +451,10 @@ def explain_cmd(paths: ProjectPaths, subject: str, predicate: str, object_: str)
         except ParameterError as exc:
             raise click.BadParameter(str(exc).partition(": ")[2], param_hint=name) from exc
     queries = _served_queries(paths)
-    explanations = trail_graph(
+    explanations = construct(
         queries.explanations,
         _built_store(paths),
-        URIRef(str(terms[0])),
+        {"_resource": terms[0]},
         limit=_NO_LIMIT,
         deadline=float("inf"),
     )
@@ -485,9 +485,7 @@ def cite_cmd(paths: ProjectPaths, resource: str, format_name: str) -> None:
         raise click.BadParameter(f"one of {', '.join(e.format.name for e in EXPORTS)}", param_hint="--format")
     queries = _served_queries(paths)
     store = _built_store(paths)
-    sources = find_sources(
-        queries.trail, queries.sources, store, kind, slug, limit=_NO_LIMIT, deadline=float("inf")
-    )
+    sources = find_sources(queries, store, kind, slug, limit=_NO_LIMIT, deadline=float("inf"))
     if sources is None:
         raise click.ClickException(f"the graph knows no {kind} {slug!r}")
     click.echo(export.write([source.csl for source in sources]), nl=False)

@@ -333,9 +333,12 @@ class ServedQueries:
     canned: dict[str, CannedQuery]
     #: ``queries/pages/*.rq``: what the pages ask, by name.
     pages: dict[str, CannedQuery]
-    #: ``queries/trail/``: the trail of a resource, the explanations of its inferred statements, and the
-    #: sources to cite.
+    #: ``queries/trail/``: the trail of a resource (the resource and its claims, then each claim and each
+    #: review of them: :func:`collabkg.evidence.trails.trail_graph`), the explanations of its inferred
+    #: statements, and the sources to cite.
     trail: CannedQuery
+    trail_claim: CannedQuery
+    trail_review: CannedQuery
     explanations: CannedQuery
     sources: CannedQuery
     #: ``queries/void/``: the counts of the VoID description.
@@ -349,6 +352,8 @@ class ServedQueries:
             canned=load_queries(folder),
             pages=load_queries(folder / "pages"),
             trail=parse_query_file(trail / "trail.rq"),
+            trail_claim=parse_query_file(trail / "claim.rq"),
+            trail_review=parse_query_file(trail / "review.rq"),
             explanations=parse_query_file(trail / "explanations.rq"),
             sources=parse_query_file(trail / "sources.rq"),
             statistics=StatisticsQueries(

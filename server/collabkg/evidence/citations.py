@@ -22,7 +22,7 @@ from rdflib.namespace import DCTERMS, FOAF
 from rdflib.term import Node
 
 from ..namespaces import BIBO, CK, FABIO, ID, PRISM, resource_iri
-from ..queryfiles import CannedQuery
+from ..queryfiles import CannedQuery, ServedQueries
 from ..store.base import Store
 from . import number
 from .trails import KINDS, Trail, read_trail, trail_graph
@@ -93,8 +93,7 @@ def trail_sources(
 
 
 def find_sources(
-    trail_query: CannedQuery,
-    sources_query: CannedQuery,
+    queries: ServedQueries,
     store: Store,
     kind: str,
     slug: str,
@@ -110,13 +109,13 @@ def find_sources(
     if iri is None:
         return None
     if kind == REVIEW_KIND:
-        return review_sources(sources_query, store, iri, limit=limit, deadline=deadline)[:1] or None
+        return review_sources(queries.sources, store, iri, limit=limit, deadline=deadline)[:1] or None
     if kind not in KINDS:
         return None
-    graph = trail_graph(trail_query, store, iri, limit=limit, deadline=deadline)
+    graph = trail_graph(queries, store, iri, limit=limit, deadline=deadline)
     if not graph:
         return None
-    return trail_sources(sources_query, store, read_trail(graph, iri), limit=limit, deadline=deadline)
+    return trail_sources(queries.sources, store, read_trail(graph, iri), limit=limit, deadline=deadline)
 
 
 def _source(graph: Graph, item: Node) -> Source:

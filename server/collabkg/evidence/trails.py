@@ -2,9 +2,10 @@
 
 A trail is the statement, the claims of the sources that state it (section, quote, polarity), the
 references each claim cites (by number), the review that makes the claim (authors, year, title, journal,
-identifiers) and the countries that review covers. One CONSTRUCT query computes it,
-``queries/trail/trail.rq``, so the same trail is data (Turtle, JSON-LD: the query's graph as it is) and a
-page or a terminal listing (:class:`Trail`, read from that graph). ``GET /trail/{kind}/{slug}`` serves it
+identifiers) and the countries that review covers. CONSTRUCT queries compute it (:func:`trail_graph`:
+``queries/trail/trail.rq``, then ``claim.rq`` and ``review.rq`` for each claim and review it finds), so the
+same trail is data (Turtle, JSON-LD: their graphs as they are) and a page or a terminal listing
+(:class:`Trail`, read from that graph). ``GET /trail/{kind}/{slug}`` serves it
 (:mod:`collabkg.web.trails`); ``collabkg trail model:partnership`` prints it. The page also says why each inferred statement about the
 resource holds (the rule and its premises, down to asserted triples and their claims): a second query,
 ``queries/trail/explanations.rq``, over the explanations the build wrote (:mod:`collabkg.explanations`).
@@ -20,7 +21,7 @@ from rdflib.namespace import DCTERMS, FOAF, SKOS
 from rdflib.term import Node
 
 from ..namespaces import BIBO, CITO, CK, FABIO, PRISM
-from ..queryfiles import CannedQuery
+from ..queryfiles import CannedQuery, ServedQueries
 from ..store.base import Store
 from . import number
 from .explanations import Explanation, explanations_about
@@ -31,6 +32,7 @@ __all__ = [
     "Reference",
     "Review",
     "Trail",
+    "construct",
     "format_trail",
     "read_trail",
     "trail_graph",
@@ -113,9 +115,27 @@ class Trail:
     explanations: tuple[Explanation, ...] = ()
 
 
-def trail_graph(query: CannedQuery, store: Store, iri: URIRef, *, limit: int, deadline: float) -> Graph:
-    """The trail of ``iri`` as RDF: empty when the graph does not know the resource."""
-    result = store.evaluate(query.prepared, init_bindings={"_resource": iri}, limit=limit, deadline=deadline)
+def trail_graph(queries: ServedQueries, store: Store, iri: URIRef, *, limit: int, deadline: float) -> Graph:
+    """The trail of ``iri`` as RDF: empty when the graph does not know the resource.
+
+    The resource and the claims that state it (``trail.rq``), then what each claim says and cites
+    (``claim.rq``) and each of their reviews (``review.rq``), asked one by one with the claim or review
+    bound. Joined in one query, Oxigraph evaluated each part over every claim of the graph before joining:
+    a model's trail took 7.7 s over a million asserted triples, and 0.01 s a query so.
+    """
+    graph = construct(queries.trail, store, {"_resource": iri}, limit=limit, deadline=deadline)
+    for claim in sorted(set(graph.subjects(CK.reportedIn, None)), key=str):
+        graph += construct(queries.trail_claim, store, {"_claim": claim}, limit=limit, deadline=deadline)
+    for review in sorted(set(graph.objects(None, CK.reportedIn)), key=str):
+        graph += construct(queries.trail_review, store, {"_review": review}, limit=limit, deadline=deadline)
+    return graph
+
+
+def construct(
+    query: CannedQuery, store: Store, bindings: dict[str, Node], *, limit: int, deadline: float
+) -> Graph:
+    """The graph of the CONSTRUCT ``query`` with ``bindings`` (e.g. ``trail/explanations.rq`` of a resource)."""
+    result = store.evaluate(query.prepared, init_bindings=bindings, limit=limit, deadline=deadline)
     assert result.result.graph is not None
     return result.result.graph
 

@@ -204,8 +204,7 @@ def cite(kind: str, slug: str) -> Response:
     current = service()
     sources = within_limits(
         lambda deadline: find_sources(
-            current.queries.trail,
-            current.queries.sources,
+            current.queries,
             current.store,
             kind,
             slug,

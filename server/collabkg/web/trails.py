@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 
 from .. import formats
 from ..evidence.citations import trail_sources
-from ..evidence.trails import KINDS, read_trail, trail_graph
+from ..evidence.trails import KINDS, construct, read_trail, trail_graph
 from ..namespaces import resource_iri, with_prefixes
 from .citations import cite_trail
 from .context import kept, service, within_limits
@@ -36,8 +36,8 @@ def show_trail(kind: str, slug: str) -> Response:
 
     def trail_and_explanations(deadline: float) -> Graph:
         graph = with_prefixes(Graph())
-        for query in (queries.trail, queries.explanations):
-            graph += trail_graph(query, store, iri, limit=limit, deadline=deadline)
+        graph += trail_graph(queries, store, iri, limit=limit, deadline=deadline)
+        graph += construct(queries.explanations, store, {"_resource": iri}, limit=limit, deadline=deadline)
         return graph
 
     graph = within_limits(trail_and_explanations)
