@@ -25,7 +25,7 @@ from ..namespaces import BIBO, CK, FABIO, ID, PRISM, resource_iri
 from ..queryfiles import CannedQuery, ServedQueries
 from ..store.base import Store
 from . import number
-from .trails import KINDS, Trail, read_trail, trail_graph
+from .trails import KINDS, Trail, construct, read_trail, trail_graph
 
 __all__ = [
     "REVIEW_KIND",
@@ -68,9 +68,7 @@ def review_sources(
     query: CannedQuery, store: Store, review: Node, *, limit: int, deadline: float
 ) -> list[Source]:
     """The review, then each reference of its list that the graph describes (by number); ``[]``: no review."""
-    answer = store.evaluate(query.prepared, init_bindings={"_review": review}, limit=limit, deadline=deadline)
-    graph = answer.result.graph
-    assert graph is not None
+    graph = construct(query, store, {"_review": review}, limit=limit, deadline=deadline)
     if not graph:
         return []
     references = sorted(
