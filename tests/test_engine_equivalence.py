@@ -16,7 +16,6 @@ it within CI's time.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -27,6 +26,7 @@ from collabkg.namespaces import PREFIXES
 from collabkg.queryfiles import CannedQuery, load_queries, parse_query_file
 from collabkg.store.oxigraph import OxigraphStore
 from collabkg.store.query import prepare
+from collabkg.store.rewrite import bound_text
 from collabkg.web.context import Service
 from conftest import ROOT
 from flask import Flask
@@ -115,7 +115,7 @@ def test_the_served_engine_answers_as_rdflib_did(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         if path in CONSTANT_FOR_RDFLIB:
-            expected = reference.query(_with_constants(query.text, bindings), initNs=PREFIXES)
+            expected = reference.query(bound_text(query.prepared, bindings), initNs=PREFIXES)
         else:
             expected = reference.query(query.text, initNs=PREFIXES, initBindings=bindings)
     for store in (Service.of(built_app).store, built_output):
@@ -130,15 +130,6 @@ def test_the_served_engine_answers_as_rdflib_did(
             assert served.graph is not None and expected.graph is not None
             assert len(served.graph) == len(expected.graph)
             assert isomorphic(_graph(served.graph), _graph(expected.graph)), case
-
-
-def _with_constants(text: str, bindings: Mapping[str, Node]) -> str:
-    """``text`` with each bound variable written as its value (``?_resource`` → ``<iri>``)."""
-    for variable, value in bindings.items():
-        written, count = re.subn(rf"[?$]{re.escape(variable)}\b", value.n3(), text)
-        assert count, f"?{variable} is not in the query"
-        text = written
-    return text
 
 
 def _rows(result: Result) -> Counter[tuple[str, ...]]:
