@@ -31,6 +31,7 @@ from collabkg.namespaces import (
     data_graph,
 )
 from collabkg.paths import ProjectPaths, project_paths
+from collabkg.queryfiles import statistics_queries
 from collabkg.store.base import BuildUnavailable, DatasetSource
 from collabkg.store.oxigraph import load_files, open_built
 from collabkg.store.query import DatasetSelection, prepare
@@ -40,6 +41,7 @@ from conftest import ROOT, TURTLE_PREFIXES, serve_graphs
 from flask import Flask
 from rdflib import OWL, RDF, RDFS, SKOS, XSD, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
+from rdflib.namespace import VOID
 
 ONTOLOGY = ROOT / "ontology" / "collabkg.ttl"
 SEARCH_DOCUMENTS = ROOT / "queries" / "pages" / "search-documents.rq"
@@ -151,6 +153,9 @@ def make_tree(root: Path, **extra_data: str) -> ProjectPaths:
     (root / "queries" / "checks" / "countryless-review-violation.rq").write_text(CHECK, encoding="utf-8")
     (root / "queries" / "pages").mkdir()  # the build indexes the words that this query selects
     shutil.copy(SEARCH_DOCUMENTS, root / "queries" / "pages" / SEARCH_DOCUMENTS.name)
+    shutil.copytree(
+        ROOT / "queries" / "void", root / "queries" / "void"
+    )  # the build counts for VoID with these
     (root / "data").mkdir()
     for name, text in {"review-r": REVIEW, "countries": COUNTRIES, **extra_data}.items():
         (root / "data" / f"{name}.ttl").write_text(text, encoding="utf-8")
@@ -207,6 +212,7 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "data/review-r.ttl",
         "queries/checks/countryless-review-violation.rq",
         "queries/pages/search-documents.rq",
+        *(f"queries/void/{name}.rq" for name in ("classes", "license", "properties", "totals")),
     }
     assert manifest["graphs"] == {str(name): size for name, size in sizes.items()}
     assert set(manifest["timings"]) == {
@@ -216,10 +222,40 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "explain",
         "write",
         "store",
+        "void",
         "index",
         "total",
     }
     assert {"rdflib", "owlrl", "pyshacl", "pyoxigraph", "code_sha256"} <= set(manifest["code"])
+
+
+def test_the_build_counts_for_void_what_the_server_would_count(built: ProjectPaths) -> None:
+    """The build counts the VoID numbers of its store once (a pass over every triple) and keeps them in the
+    manifest: the same numbers as a server counting the written dataset on first need, by the same queries
+    (``queries/void/``) on a store it loads itself."""
+    manifest = Manifest.read(built)
+    assert manifest is not None and manifest.counts is not None
+    loaded = load_files([DatasetSource(built.dataset_file)])
+    counted = loaded.counts(statistics_queries(built.queries_dir), limit=1_000_000)
+    assert manifest.counts == counted.to_json()
+    assert counted.triples == manifest.union_size and counted.distinct_subjects > 0 and counted.classes
+    store, _ = open_built(built)
+    assert store.counts(statistics_queries(built.queries_dir), limit=1) == counted
+
+
+def test_void_is_served_from_the_build_s_counts(tmp_path: Path) -> None:
+    """The server states the counts the build made, not counts of its own: changed in the manifest, the
+    served VoID description changes with them."""
+    paths = make_tree(tmp_path)
+    build(paths)
+    manifest = json.loads(paths.manifest_file.read_text())
+    manifest["output"]["void_counts"]["distinct_subjects"] = 987_654
+    paths.manifest_file.write_text(json.dumps(manifest))
+    app = create_app(
+        {"TESTING": True, "PROJECT_ROOT": str(paths.root), "CANNED_QUERIES_DIR": str(ROOT / "queries")}
+    )
+    void = Graph().parse(data=app.test_client().get("/.well-known/void").data, format="turtle")
+    assert Literal(987_654) in set(void.objects(None, VOID.distinctSubjects))
 
 
 def test_the_served_store_holds_the_dataset_file_s_graphs_and_their_union(built: ProjectPaths) -> None:
@@ -817,7 +853,7 @@ def test_cli_build_prints_progress_per_stage_and_exits_0(tmp_path: Path) -> None
 
     assert result.exit_code == 0, result.output
     stages = [line.split()[0] for line in result.stderr.splitlines() if not line.startswith(" ")]
-    assert stages == ["parse", "validate", "reason", "explain", "write", "store", "index"]
+    assert stages == ["parse", "validate", "reason", "explain", "write", "store", "void", "index"]
     # the tree's shapes have a SPARQL constraint, which is not compiled: the log says why pySHACL validates
     assert "  the shapes are validated by pySHACL: sh:select, sh:sparql are not compiled" in result.stderr
     assert re.search(r"ontology \d{3} triples", result.stderr)  # the ontology's triple count, several hundred

@@ -74,6 +74,9 @@ class Manifest:
     #: The file of the build folder holding the text index of the dataset (SQLite FTS5, :mod:`collabkg.search`):
     #: ``search-<hash>.sqlite``.
     search_index: str
+    #: The VoID counts of the store, counted by the build (:meth:`collabkg.store.base.DatasetCounts.to_json`);
+    #: ``None`` from a manifest that did not record them (the server then counts on first need).
+    counts: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, paths: ProjectPaths) -> Manifest | None:
@@ -93,6 +96,7 @@ class Manifest:
                 store=data["output"]["store"],
                 union_size=data["output"]["union_size"],
                 search_index=data["output"]["search_index"],
+                counts=_mapping(data["output"].get("void_counts")),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -119,10 +123,18 @@ class Manifest:
                 "store": self.store,
                 "union_size": self.union_size,
                 "search_index": self.search_index,
+                **({} if self.counts is None else {"void_counts": self.counts}),
             },
             "timings": self.timings,
         }
         return json.dumps(data, indent=2).encode() + b"\n"
+
+
+def _mapping(value: object) -> dict[str, Any] | None:
+    """A recorded JSON object; anything else makes the manifest unreadable (a ``TypeError`` to :meth:`read`)."""
+    if value is None or isinstance(value, dict):
+        return value
+    raise TypeError(f"not a JSON object: {value!r:.40}")
 
 
 def _stamp(size: object, mtime_ns: object) -> tuple[int, int] | None:

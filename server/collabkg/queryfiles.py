@@ -325,6 +325,21 @@ def check_served_queries(queries_dir: Path) -> int:
     return sum(len(load_queries(queries_dir / folder)) for folder in SERVED_QUERY_FOLDERS)
 
 
+def statistics_queries(queries_dir: Path) -> StatisticsQueries:
+    """``queries/void/``: the counts of the VoID description, which the build makes for its store and the
+    server for a store it loads.
+
+    :raises QueryFileError: a file is missing or malformed.
+    """
+    void = queries_dir / "void"
+    return StatisticsQueries(
+        *(
+            parse_query_file(void / f"{name}.rq").prepared
+            for name in ("totals", "properties", "classes", "license")
+        )
+    )
+
+
 @dataclass(frozen=True)
 class ServedQueries:
     """Every query the service runs, each read and checked once at start (a broken file stops the start)."""
@@ -347,7 +362,7 @@ class ServedQueries:
     @classmethod
     def load(cls, folder: Path) -> ServedQueries:
         """:raises QueryFileError: a file is missing or malformed."""
-        trail, void = folder / "trail", folder / "void"
+        trail = folder / "trail"
         return cls(
             canned=load_queries(folder),
             pages=load_queries(folder / "pages"),
@@ -356,10 +371,5 @@ class ServedQueries:
             trail_review=parse_query_file(trail / "review.rq"),
             explanations=parse_query_file(trail / "explanations.rq"),
             sources=parse_query_file(trail / "sources.rq"),
-            statistics=StatisticsQueries(
-                *(
-                    parse_query_file(void / f"{name}.rq").prepared
-                    for name in ("totals", "properties", "classes", "license")
-                )
-            ),
+            statistics=statistics_queries(folder),
         )

@@ -52,9 +52,10 @@ from rdflib.term import Node
 from ..manifest import Manifest, fingerprint, freshness, input_files, show, stamp_of
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths
-from ..queryfiles import QueryFileError, check_served_queries
+from ..queryfiles import QueryFileError, check_served_queries, statistics_queries
 from ..store import oxigraph as served_store
-from ..store.base import DatasetLoadError, DatasetSource
+from ..store.base import DatasetCounts, DatasetLoadError, DatasetSource
+from ..store.query import QueryFailed
 from .explanations import Explanations, explain, nt_line
 from .reasoning import InconsistentGraph, infer
 from .search_index import SearchIndexError, write_search_index
@@ -172,6 +173,12 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     log(
         f"store     {timings['store']:6.2f}s  {show(paths.build_dir / store, paths)}: {union_size:,} in the union"
     )
+    counts = _void_counts(paths, store, union_size)
+    mark = _lap(timings, "void", mark)
+    log(
+        f"void      {timings['void']:6.2f}s  {counts.distinct_subjects:,} subjects, {counts.distinct_objects:,} "
+        f"objects, {len(counts.classes)} classes, {len(counts.properties)} properties (the VoID counts)"
+    )
     search_index = _search_index(paths, store, dataset_sha256)
     _lap(timings, "index", mark)
     _lap(timings, "total", started)
@@ -190,6 +197,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         store=store,
         union_size=union_size,
         search_index=search_index,
+        counts=counts.to_json(),
     )
 
 
@@ -481,6 +489,25 @@ def _give_back_memory() -> None:
     gc.collect()
     with suppress(OSError, AttributeError):  # not glibc: the pages stay with the process
         ctypes.CDLL(None).malloc_trim(0)
+
+
+def _void_counts(paths: ProjectPaths, store: str, union_size: int) -> DatasetCounts:
+    """The VoID description's counts of the store just written, made here once rather than by each server
+    worker on first need (a pass over every triple: at a million triples it outlasted a query's time and
+    memory limits there).
+
+    :raises BuildError: a query failed, or the store's union is not the size the build wrote (a triple counted
+        twice: the graphs were not disjoint after all).
+    """
+    try:
+        counts = served_store.count_store(paths.build_dir / store, statistics_queries(paths.queries_dir))
+    except (QueryFileError, QueryFailed) as exc:
+        raise BuildError(f"the VoID counts could not be made: {exc}") from exc
+    if counts.triples != union_size:
+        raise BuildError(
+            f"the store's union holds {counts.triples:,} triples where the build wrote {union_size:,}"
+        )
+    return counts
 
 
 def _search_index(paths: ProjectPaths, store: str, dataset_sha256: str) -> str:

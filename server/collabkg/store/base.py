@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.query import ResultRow
@@ -27,6 +28,7 @@ from .query import Answer, DatasetSelection, PreparedQuery, Reply
 __all__ = [
     "QUAD_FORMATS",
     "BuildUnavailable",
+    "DatasetCounts",
     "DatasetLoadError",
     "DatasetSource",
     "DatasetStatistics",
@@ -106,6 +108,65 @@ class DatasetStatistics:
     #: When the served data last changed (``None``: the store cannot tell).
     modified: datetime | None
     license: URIRef | None
+
+
+@dataclass(frozen=True)
+class DatasetCounts:
+    """The numbers of a VoID description that take a pass over the data: counted by the build for the store it
+    writes (kept in its manifest), else by the server on first need (:meth:`Store.counts`)."""
+
+    triples: int
+    distinct_subjects: int
+    distinct_objects: int
+    classes: Mapping[URIRef, int]
+    properties: Mapping[URIRef, int]
+    license: URIRef | None
+
+    @classmethod
+    def counted(
+        cls, rows: Callable[[PreparedQuery], list[ResultRow]], queries: StatisticsQueries
+    ) -> DatasetCounts:
+        """The counts, from the rows ``rows`` gives for each of ``queries``."""
+        totals = rows(queries.totals)[0]
+        properties = {
+            URIRef(r[0]): _count(r[1]) for r in rows(queries.properties) if isinstance(r[0], URIRef)
+        }
+        classes = {URIRef(r[0]): _count(r[1]) for r in rows(queries.classes) if isinstance(r[0], URIRef)}
+        licenses = [r[0] for r in rows(queries.license) if isinstance(r[0], URIRef)]
+        return cls(
+            triples=_count(totals[0]),
+            distinct_subjects=_count(totals[1]),
+            distinct_objects=_count(totals[2]),
+            classes=dict(sorted(classes.items())),
+            properties=dict(sorted(properties.items())),
+            license=URIRef(licenses[0]) if licenses else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts as JSON (the build's manifest keeps them)."""
+        return {
+            "triples": self.triples,
+            "distinct_subjects": self.distinct_subjects,
+            "distinct_objects": self.distinct_objects,
+            "classes": {str(iri): n for iri, n in self.classes.items()},
+            "properties": {str(iri): n for iri, n in self.properties.items()},
+            "license": None if self.license is None else str(self.license),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DatasetCounts:
+        """The counts :meth:`to_json` wrote.
+
+        :raises KeyError, TypeError, ValueError: ``data`` is not what it wrote.
+        """
+        return cls(
+            triples=int(data["triples"]),
+            distinct_subjects=int(data["distinct_subjects"]),
+            distinct_objects=int(data["distinct_objects"]),
+            classes={URIRef(iri): int(n) for iri, n in data["classes"].items()},
+            properties={URIRef(iri): int(n) for iri, n in data["properties"].items()},
+            license=None if data["license"] is None else URIRef(str(data["license"])),
+        )
 
 
 class Store(ABC):
@@ -197,34 +258,33 @@ class Store(ABC):
         return list(self.graph_sizes())
 
     def statistics(self, queries: StatisticsQueries, limit: int) -> DatasetStatistics:
-        """The VoID counts, by the queries of ``queries/void/`` (the same on every store)."""
+        """The VoID description's numbers: what a pass over the data counts (:meth:`counts`) and what the store
+        knows of itself (graph sizes, version, modification time)."""
+        counts = self.counts(queries, limit)
+        vocabularies = Counter(_namespace(term) for term in (*counts.properties, *counts.classes))
+        return DatasetStatistics(
+            triples=counts.triples,
+            distinct_subjects=counts.distinct_subjects,
+            distinct_objects=counts.distinct_objects,
+            classes=counts.classes,
+            properties=counts.properties,
+            graphs=self.graph_sizes(),
+            vocabularies=tuple(sorted(vocabularies)),
+            version=self.version,
+            modified=self.modified(),
+            license=counts.license,
+        )
+
+    def counts(self, queries: StatisticsQueries, limit: int) -> DatasetCounts:
+        """The counts of the VoID description, by the queries of ``queries/void/`` (a pass over the data, once
+        per dataset version, on first need, within :data:`STATISTICS_SECONDS`)."""
         deadline = time.monotonic() + STATISTICS_SECONDS
 
         def rows(query: PreparedQuery) -> list[ResultRow]:
             result = self.evaluate(query, limit=limit, deadline=deadline).result
             return [row for row in result if isinstance(row, ResultRow)]
 
-        totals = rows(queries.totals)[0]
-        properties = {
-            URIRef(row[0]): _count(row[1]) for row in rows(queries.properties) if isinstance(row[0], URIRef)
-        }
-        classes = {
-            URIRef(row[0]): _count(row[1]) for row in rows(queries.classes) if isinstance(row[0], URIRef)
-        }
-        licenses = [row[0] for row in rows(queries.license) if isinstance(row[0], URIRef)]
-        vocabularies = Counter(_namespace(term) for term in (*properties, *classes))
-        return DatasetStatistics(
-            triples=_count(totals[0]),
-            distinct_subjects=_count(totals[1]),
-            distinct_objects=_count(totals[2]),
-            classes=dict(sorted(classes.items())),
-            properties=dict(sorted(properties.items())),
-            graphs=self.graph_sizes(),
-            vocabularies=tuple(sorted(vocabularies)),
-            version=self.version,
-            modified=self.modified(),
-            license=URIRef(licenses[0]) if licenses else None,
-        )
+        return DatasetCounts.counted(rows, queries)
 
 
 def _count(node: Node | None) -> int:

@@ -26,14 +26,23 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef, Variable
-from rdflib.query import Result
+from rdflib.query import Result, ResultRow
 from rdflib.term import Identifier, Node
 
 from .. import formats
 from ..manifest import Manifest, freshness, show
 from ..namespaces import PREFIXES, with_prefixes
 from ..paths import ProjectPaths
-from .base import BuildUnavailable, DatasetLoadError, DatasetSource, Store, StoreUnavailable
+from .base import (
+    BuildUnavailable,
+    DatasetCounts,
+    DatasetLoadError,
+    DatasetSource,
+    StatisticsQueries,
+    Store,
+    StoreUnavailable,
+)
+from .executor import Executor
 from .processes import Lanes, QueryProcessEnded
 from .query import (
     Answer,
@@ -48,7 +57,7 @@ from .query import (
 from .rewrite import bound_text
 from .union import takes_union
 
-__all__ = ["Limits", "OxigraphStore", "load_files", "open_built", "sizes_of", "write_store"]
+__all__ = ["Limits", "OxigraphStore", "count_store", "load_files", "open_built", "sizes_of", "write_store"]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: Quads handed to Oxigraph's bulk loader at a time (:func:`write_store`). The loader holds a batch of up to a
@@ -56,6 +65,8 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: the dataset's size, and pyoxigraph offers no setting for it; in parts of this size the process held 0.7 GB
 #: loading the 100k build (bench/RESULTS.md).
 LOAD_PART = 500_000
+#: Rows a VoID query of the build may give (classes and properties: a few hundred even at ten million triples).
+COUNTED_ROWS = 1_000_000
 #: Oxigraph's formats by rdflib's names (:meth:`DatasetSource.format`).
 RDF_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -159,6 +170,23 @@ def sizes_of(store: ox.Store) -> dict[str, int]:
     return sizes
 
 
+def count_store(folder: Path, queries: StatisticsQueries) -> DatasetCounts:
+    """The VoID counts of the store at ``folder``, counted here by the queries the server would run, on the
+    store opened read-only and evaluated as a query process evaluates (the build keeps them in its manifest).
+
+    :raises QueryFailed: a query failed.
+    """
+    executor = Executor(ox.Store.read_only(str(folder)))
+
+    def rows(prepared: PreparedQuery) -> list[ResultRow]:
+        header, body = executor.query(_request(prepared, "terms", None, None, COUNTED_ROWS))
+        if not header.get("ok"):
+            raise QueryFailed(f"{prepared.text[:60]}...: {header.get('message')}")
+        return [row for row in _result(prepared.form, json.loads(body)) if isinstance(row, ResultRow)]
+
+    return DatasetCounts.counted(rows, queries)
+
+
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
     """The files, loaded into a temporary store (removed with the store object), served as they are.
 
@@ -220,6 +248,7 @@ def open_built(
         union_size=manifest.union_size,
         modified=datetime.fromisoformat(manifest.built_at),
         limits=limits,
+        counts=None if manifest.counts is None else DatasetCounts.from_json(manifest.counts),
     )
     return store, manifest
 
@@ -236,8 +265,12 @@ class OxigraphStore(Store):
         union_size: int,
         modified: datetime | None,
         limits: Limits = Limits(),
+        counts: DatasetCounts | None = None,
     ) -> None:
+        """:param counts: the VoID counts, where the build counted them (:func:`count_store`); else they are
+        counted on first need."""
         self.path = path
+        self._counts = counts
         self.version = version
         self._sizes = {name: size for name, size in sorted(graph_sizes.items()) if size}
         self._union_size = union_size
@@ -252,6 +285,11 @@ class OxigraphStore(Store):
             queue_seconds=limits.queue_seconds,
         )
         weakref.finalize(self, self.lanes.close)
+
+    def counts(self, queries: StatisticsQueries, limit: int) -> DatasetCounts:
+        """The build's counts when it counted (a pass over every triple: at a million triples, longer than the
+        query time limit, and it held the worker's process for the service's own queries meanwhile)."""
+        return self._counts if self._counts is not None else super().counts(queries, limit)
 
     def warm(self) -> None:
         """Start a query process for the worker's first query (:meth:`.processes.Lanes.prestart`)."""
@@ -300,25 +338,7 @@ class OxigraphStore(Store):
         *,
         internal: bool,
     ) -> tuple[dict[str, Any], bytes]:
-        request: dict[str, Any] = {
-            "op": "query",
-            "query": bound_text(prepared, bindings) if bindings else prepared.text,
-            "base": prepared.base,
-            "prefixes": dict(prepared.namespaces),
-            "limit": limit,
-            "format": fmt,
-        }
-        if prepared.form == "SELECT" and prepared.projection is None:
-            request["order"] = list(prepared.variables)
-        dataset = DatasetSelection.from_query(prepared) if selection is None else selection
-        # The service's own dataset, which a store may give by taking the union of its graphs (:mod:`.union`).
-        request["service_dataset"] = dataset == DatasetSelection()
-        if selection is not None or len(dataset.default or ()) > 1:
-            # Named but no default graph, or the reverse: the part not named is empty (the protocol says so).
-            request["default"] = sorted(map(str, dataset.default or ()))
-            request["named"] = sorted(map(str, dataset.named or ()))
-            # Oxigraph merges several default graphs as a bag: a triple two of them hold would count twice.
-            request["merge"] = len(request["default"]) > 1
+        request = _request(prepared, fmt, selection, bindings, limit)
         signature = None if bindings else prepared.signature or None
         return self._call(request, deadline, internal=internal, signature=signature)
 
@@ -389,6 +409,36 @@ def _decode(term: list[str] | None) -> Identifier:
     if term[3]:
         return Literal(value, lang=term[3])
     return Literal(value) if term[2] == XSD_STRING else Literal(value, datatype=URIRef(term[2]))
+
+
+def _request(
+    prepared: PreparedQuery,
+    fmt: str,
+    selection: DatasetSelection | None,
+    bindings: Mapping[str, Node] | None,
+    limit: int,
+) -> dict[str, Any]:
+    """What a query process (:class:`.executor.Executor`) is asked to answer ``prepared`` with."""
+    request: dict[str, Any] = {
+        "op": "query",
+        "query": bound_text(prepared, bindings) if bindings else prepared.text,
+        "base": prepared.base,
+        "prefixes": dict(prepared.namespaces),
+        "limit": limit,
+        "format": fmt,
+    }
+    if prepared.form == "SELECT" and prepared.projection is None:
+        request["order"] = list(prepared.variables)
+    dataset = DatasetSelection.from_query(prepared) if selection is None else selection
+    # The service's own dataset, which a store may give by taking the union of its graphs (:mod:`.union`).
+    request["service_dataset"] = dataset == DatasetSelection()
+    if selection is not None or len(dataset.default or ()) > 1:
+        # Named but no default graph, or the reverse: the part not named is empty (the protocol says so).
+        request["default"] = sorted(map(str, dataset.default or ()))
+        request["named"] = sorted(map(str, dataset.named or ()))
+        # Oxigraph merges several default graphs as a bag: a triple two of them hold would count twice.
+        request["merge"] = len(request["default"]) > 1
+    return request
 
 
 def _result(form: str, document: dict[str, Any]) -> Result:

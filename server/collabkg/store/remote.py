@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -37,7 +37,7 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperExceptio
 from .. import formats
 from ..namespaces import with_prefixes
 from ..queryfiles import CannedQuery, parse_query_file
-from .base import Store, StoreUnavailable
+from .base import DatasetCounts, StatisticsQueries, Store, StoreUnavailable
 from .query import AccessRefused, Answer, DatasetSelection, PreparedQuery, QueryFailed, TimeLimitExceeded
 from .rewrite import bound_text, with_values
 
@@ -97,12 +97,16 @@ class StoreQueries:
     statements: CannedQuery
     #: Statements by subject and predicate.
     quads: CannedQuery
+    #: The VoID totals and triples per property, each triple once: this store merges graphs as a bag, so
+    #: these make the triples distinct first, which ``queries/void/`` (for a store whose union is a set) does not.
+    void_totals: CannedQuery
+    void_properties: CannedQuery
 
     @classmethod
     def load(cls, queries_dir: Path) -> StoreQueries:
         """:raises collabkg.queryfiles.QueryFileError: a file is missing or malformed."""
         folder = queries_dir / "remote"
-        names = ("graphs", "union-size", "statements", "quads")
+        names = ("graphs", "union-size", "statements", "quads", "void-totals", "void-properties")
         return cls(*(parse_query_file(folder / f"{name}.rq") for name in names))
 
 
@@ -158,6 +162,15 @@ class RemoteStore(Store):
 
     def union_size(self) -> int:
         return self._union_size
+
+    def counts(self, queries: StatisticsQueries, limit: int) -> DatasetCounts:
+        """The VoID counts, the totals and properties by this store's own queries (see :class:`StoreQueries`)."""
+        own = replace(
+            queries,
+            totals=self.queries.void_totals.prepared,
+            properties=self.queries.void_properties.prepared,
+        )
+        return super().counts(own, limit)
 
     def graph(self, name: URIRef) -> Graph:
         graph = Graph(identifier=name)
