@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 from collabkg.namespaces import CITO, CK, ID
+from collabkg.web import evidencemap
 from conftest import evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
@@ -182,3 +183,31 @@ def test_a_model_s_page_groups_its_findings_as_the_map_links_them(small: FlaskCl
     page = small.get(path).text
     assert f'<h4 id="{anchor}">Review R 2020 (1)</h4>' in page
     assert page.index('id="facilitator"') < page.index('id="other-claims"')
+
+
+# --- Past what a page draws ----------------------------------------------------------------------------------
+
+
+def test_a_map_past_the_cells_drawn_lists_only_the_cells_with_findings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A map of more cells than :data:`DRAWN_CELLS` is neither drawn nor tabulated cell by cell (a generated
+    graph of a million triples has 9.5 million: the page held a worker for minutes and 6 GB): the page and the
+    landing page say how large it is, and the CSV and JSON list exactly the cells that hold findings."""
+    whole = table(evidence_client())
+    assert any(record["findings"] == "0" for record in whole)  # the small graph has gaps to leave out
+    monkeypatch.setattr(evidencemap, "DRAWN_CELLS", 3)
+    client = evidence_client()
+
+    assert table(client) == [record for record in whole if record["findings"] != "0"]
+    data = client.get("/map?format=json").get_json()
+    assert data["gaps_listed"] is False
+    assert [c["findings"] for row in data["rows"] for c in row["cells"]] == [
+        int(record["findings"]) for record in whole if record["findings"] != "0"
+    ]
+    page = " ".join(client.get("/map", headers=HTML).text.split())
+    gaps = sum(record["findings"] == "0" for record in whole)
+    assert "<svg" not in page and "map-table" not in page
+    assert "cells, more than this page draws (3)" in page and f"the other {gaps} are gaps" in page
+    landing = " ".join(client.get("/", headers=HTML).text.split())
+    assert 'class="evidence-map"' not in landing and "too many to draw here" in landing

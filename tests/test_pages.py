@@ -23,7 +23,7 @@ from collabkg.namespaces import (
     statement_iri,
 )
 from collabkg.store.base import DatasetSource
-from collabkg.web import create_app
+from collabkg.web import create_app, pages
 from conftest import DATA, EX, ROOT, LiveServer, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
@@ -191,6 +191,22 @@ def test_page_shows_words_marks_inferences_and_links(client: FlaskClient) -> Non
     assert 'href="/vocab#combinesWith"' in page
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page
     assert re.search(r'<a href="/page/model/co-location" class="model highlight"', page)
+
+
+def test_past_the_models_drawn_pages_list_the_models_without_a_map(
+    built_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph of more models than :data:`DRAWN_MODELS` (a generated one of a million triples has 6,270: a
+    2.2 MB map on every model's page) gets no map of models: the landing page lists them, a model's page
+    shows its own statements."""
+    monkeypatch.setattr(pages, "DRAWN_MODELS", 3)
+    client = create_app(
+        {"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]}
+    ).test_client()
+    model = client.get("/page/model/co-location", headers={"Accept": "text/html"}).text
+    assert "Among the collaboration models" not in model and "<h1>Co-location</h1>" in model
+    landing = client.get("/", headers={"Accept": "text/html"}).text
+    assert 'class="model-map"' not in landing and 'href="/page/model/co-location"' in landing
 
 
 def test_pages_of_every_kind_render(client: FlaskClient) -> None:

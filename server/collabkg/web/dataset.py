@@ -64,7 +64,7 @@ def landing() -> Response:
         dumps=_dump_urls(),
         model_map=model_map(),
         evidence=evidence,
-        evidence_svg=map_markup(evidence) if evidence.rows else None,
+        evidence_svg=map_markup(evidence) if evidence.rows and evidence.dense else None,
         has_vocab=current.ontology is not None,
     )
     return Response(body, mimetype="text/html")

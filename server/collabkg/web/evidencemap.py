@@ -44,6 +44,10 @@ LEVELS = 5
 ROW_KINDS = (("determinant", "Determinants"), ("model", "Models"))
 
 LABEL_WIDTH = 280
+#: The most cells (rows × columns) of a map that is drawn, tabulated and listed with its gaps. Past it (a
+#: generated graph of a million triples has 9,793 rows and 972 columns: 9.5 million cells, which held a worker
+#: for minutes and 6 GB) the page says so and the CSV and JSON list the cells that hold findings only.
+DRAWN_CELLS = 50_000
 CELL_WIDTH = 96
 CELL_HEIGHT = 40
 HEADER_HEIGHT = 78
@@ -85,7 +89,9 @@ class Row:
 class EvidenceMap:
     reviews: tuple[Axis, ...]
     polarities: tuple[Axis, ...]
+    #: Each row with a cell for every column (``dense``), or only with its cells that hold findings.
     rows: tuple[Row, ...]
+    dense: bool = True
 
     @property
     def columns(self) -> tuple[tuple[Axis, Axis], ...]:
@@ -97,8 +103,13 @@ class EvidenceMap:
         return max((cell.findings for row in self.rows for cell in row.cells), default=0)
 
     @property
+    def cells(self) -> int:
+        """Cells of the map, gaps included: rows × columns."""
+        return len(self.rows) * len(self.columns)
+
+    @property
     def gaps(self) -> int:
-        return sum(cell.findings == 0 for row in self.rows for cell in row.cells)
+        return self.cells - sum(cell.findings > 0 for row in self.rows for cell in row.cells)
 
     def level(self, findings: int) -> int:
         """The shade of a cell: 0 for a gap, else 1 to :data:`LEVELS`, in even steps up to the fullest cell."""
@@ -155,23 +166,32 @@ def read_map() -> EvidenceMap:
         )
     )
     kinds = [kind for kind, _ in ROW_KINDS]
+    columns = [(review, polarity) for review in ordered_reviews for polarity in ordered_polarities]
+    dense = len(rows) * len(columns) <= DRAWN_CELLS
+    held: dict[URIRef, list[tuple[Axis, Axis]]] = {}
+    if not dense:  # each row's cells with findings, in column order, without a pass over every column
+        place = {(review.iri, polarity.iri): (review, polarity) for review, polarity in columns}
+        order = {key: index for index, key in enumerate(place)}
+        for row_iri, review_iri, polarity_iri in sorted(counts, key=lambda key: order[key[1:]]):
+            held.setdefault(row_iri, []).append(place[review_iri, polarity_iri])
+
+    def cells(row: Axis) -> tuple[Cell, ...]:
+        return tuple(
+            Cell(review, polarity, *counts.get((row.iri, review.iri, polarity.iri), (0, 0)))
+            for review, polarity in (columns if dense else held.get(row.iri, ()))
+        )
+
     return EvidenceMap(
         reviews=ordered_reviews,
         polarities=ordered_polarities,
         rows=tuple(
-            Row(
-                row,
-                tuple(
-                    Cell(review, polarity, *counts.get((row.iri, review.iri, polarity.iri), (0, 0)))
-                    for review in ordered_reviews
-                    for polarity in ordered_polarities
-                ),
-            )
+            Row(row, cells(row))
             for row in sorted(
                 rows.values(),
                 key=lambda a: (kinds.index(a.kind) if a.kind in kinds else len(kinds), a.label.casefold()),
             )
         ),
+        dense=dense,
     )
 
 
@@ -399,6 +419,8 @@ def as_json(evidence: EvidenceMap) -> str:
     data = {
         "reviews": [{"iri": str(r.iri), "label": r.label} for r in evidence.reviews],
         "polarities": [{"iri": str(p.iri), "label": p.label} for p in evidence.polarities],
+        # Whether each row lists every column's cell, gaps included (else only its cells with findings).
+        "gaps_listed": evidence.dense,
         "rows": [
             {
                 "iri": str(row.row.iri),
@@ -437,7 +459,8 @@ def evidence_map() -> Response:
         body = render_template(
             "evidence_map.html",
             evidence=evidence,
-            svg=map_markup(evidence),
+            drawn_cells=DRAWN_CELLS,
+            svg=map_markup(evidence) if evidence.dense else None,
             links={
                 (row.row.iri, cell.review.iri, cell.polarity.iri): cell_link(row.row, cell)
                 for row in evidence.rows

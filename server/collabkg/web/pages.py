@@ -516,8 +516,15 @@ def _local(graph: Node) -> str:
     return str(graph).rsplit("/", 1)[-1]
 
 
+#: The most models the map of models is drawn with: Andersson's seven and Cameron's categories fit many times
+#: over; a generated graph of a million triples has 6,270, whose map (2.2 MB) took seconds to draw and said
+#: nothing a page could show. Past it the pages list the models without a map.
+DRAWN_MODELS = 200
+
+
 def model_map(highlight: URIRef | None = None) -> Markup | None:
-    """The SVG map of the collaboration models (``None`` when the graph has none)."""
+    """The SVG map of the collaboration models (``None`` when the graph has none, or more than
+    :data:`DRAWN_MODELS`)."""
     models = [
         MapModel(
             URIRef(row.model),
@@ -527,7 +534,7 @@ def model_map(highlight: URIRef | None = None) -> Markup | None:
         )
         for row in select("model-map")
     ]
-    if not models:
+    if not models or len(models) > DRAWN_MODELS:
         return None
     combinations = [
         Combination(URIRef(row.model), URIRef(row.other), bool(row.asserted))
