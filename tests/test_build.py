@@ -257,6 +257,11 @@ def test_void_is_served_from_the_build_s_counts(tmp_path: Path) -> None:
     void = Graph().parse(data=app.test_client().get("/.well-known/void").data, format="turtle")
     assert Literal(987_654) in set(void.objects(None, VOID.distinctSubjects))
 
+    del manifest["output"]["void_counts"]["classes"]
+    paths.manifest_file.write_text(json.dumps(manifest))
+    with pytest.raises(BuildUnavailable, match="VoID counts are unreadable"):
+        open_built(paths)
+
 
 def test_the_served_store_holds_the_dataset_file_s_graphs_and_their_union(built: ProjectPaths) -> None:
     """The build writes the served store (Oxigraph, on disk) beside the TriG, in a folder named by the

@@ -241,6 +241,12 @@ def open_built(
             "run `collabkg build` (collabkg serve builds first)"
         )
     manifest = status.manifest
+    try:
+        counts = None if manifest.counts is None else DatasetCounts.from_json(manifest.counts)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BuildUnavailable(
+            f"{where}: the manifest's VoID counts are unreadable ({exc!r}); run `collabkg build --force`"
+        ) from None
     store = OxigraphStore(
         paths.build_dir / manifest.store,
         version=manifest.dataset_sha256[:16],
@@ -248,7 +254,7 @@ def open_built(
         union_size=manifest.union_size,
         modified=datetime.fromisoformat(manifest.built_at),
         limits=limits,
-        counts=None if manifest.counts is None else DatasetCounts.from_json(manifest.counts),
+        counts=counts,
     )
     return store, manifest
 
