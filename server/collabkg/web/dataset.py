@@ -14,7 +14,7 @@ from ..namespaces import CK
 from . import security
 from .context import absolute_url, kept, select, service
 from .evidencemap import map_markup, read_map
-from .pages import href, model_map
+from .pages import class_counts, href, model_map
 from .void import describe_dataset
 
 __all__ = ["bp"]
@@ -44,7 +44,7 @@ COUNTED_CLASSES: tuple[tuple[URIRef, str], ...] = (
 @kept
 def landing() -> Response:
     """What the graph holds, how much of it, and where to start."""
-    counts = {row["class"]: int(row["count"]) for row in select("counts")}
+    counts = class_counts()
     entries: dict[Node, list[tuple[str, str | None]]] = {}
     for row in select("entry-points"):
         entries.setdefault(row["class"], []).append((str(row.label), href(row.resource)))
