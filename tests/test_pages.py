@@ -23,7 +23,7 @@ from collabkg.namespaces import (
     statement_iri,
 )
 from collabkg.store.base import DatasetSource
-from collabkg.web import create_app, pages
+from collabkg.web import create_app, dataset, pages
 from conftest import DATA, EX, ROOT, LiveServer, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
@@ -207,6 +207,24 @@ def test_past_the_models_drawn_pages_list_the_models_without_a_map(
     assert "Among the collaboration models" not in model and "<h1>Co-location</h1>" in model
     landing = client.get("/", headers={"Accept": "text/html"}).text
     assert 'class="model-map"' not in landing and 'href="/page/model/co-location"' in landing
+
+
+def test_the_landing_page_lists_so_many_of_each_kind_and_says_where_the_rest_are(
+    built_dataset: Path, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past :data:`LISTED` entries a list of the landing page stops and says how many there are, linking the
+    canned query that lists them all (a generated graph of a million triples listed 13,000 links)."""
+    assert "The first" not in client.get("/", headers={"Accept": "text/html"}).text
+    monkeypatch.setattr(dataset, "LISTED", 2)
+    app = create_app({"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]})
+    landing = " ".join(app.test_client().get("/", headers={"Accept": "text/html"}).text.split())
+    models = re.search(r"The first 2 of (\d+) models; <a href=\"/queries/models\">all of them</a>", landing)
+    determinants = re.search(
+        r"The first 2 of (\d+) determinants; <a href=\"/queries/determinants\">", landing
+    )
+    assert models and int(models[1]) > 2 and determinants and int(determinants[1]) > 2
+    listed = re.search(r"<h2>Determinants</h2> <ul>(.*?)</ul>", landing)
+    assert listed and listed[1].count("<li>") == 2
 
 
 def test_pages_of_every_kind_render(client: FlaskClient) -> None:
