@@ -461,10 +461,11 @@ def evidence_map() -> Response:
             evidence=evidence,
             drawn_cells=DRAWN_CELLS,
             svg=map_markup(evidence) if evidence.dense else None,
-            links={
+            links={  # for the table, drawn with the map only
                 (row.row.iri, cell.review.iri, cell.polarity.iri): cell_link(row.row, cell)
                 for row in evidence.rows
                 for cell in row.cells
+                if evidence.dense
             },
             pages={row.row.iri: _row_page(row.row) for row in evidence.rows},
         )

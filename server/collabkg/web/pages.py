@@ -521,9 +521,9 @@ def class_counts() -> dict[Node, int]:
     return {row["class"]: int(row["count"]) for row in select("counts")}
 
 
-#: The most models (hybrids included) the map of models is drawn with: Andersson's seven and Cameron's categories fit many times
-#: over; a generated graph of a million triples has 6,270, whose map (2.2 MB) took seconds to draw and said
-#: nothing a page could show. Past it the pages list the models without a map.
+#: The most models (hybrids included) the map of models is drawn with: Andersson's seven and Cameron's
+#: categories fit many times over; a generated graph of a million triples has 6,270, whose map (2.2 MB) took
+#: seconds to draw and said nothing a page could show. Past it the pages list the models without a map.
 DRAWN_MODELS = 200
 
 
