@@ -40,7 +40,7 @@ from .generate import copy_checkout, generate
 __all__ = ["STAGES", "Run", "main", "project", "run_build", "table"]
 
 #: The stages ``collabkg build`` logs, in order: one line each, ``<stage> <seconds>s ...``.
-STAGES = ("parse", "validate", "reason", "explain", "write", "store", "void", "index")
+STAGES = ("parse", "validate", "reason", "explain", "write", "store", "void", "answers", "index")
 #: Seconds between two reads of the build's resident memory.
 POLL_SECONDS = 0.1
 _STAGE_LINE = re.compile(r"^(?P<stage>[a-z]+)\s+(?P<seconds>\d+\.\d+)s\s")

@@ -223,6 +223,7 @@ def test_build_writes_one_named_graph_per_input_and_the_inferred_graph(built: Pr
         "write",
         "store",
         "void",
+        "answers",
         "index",
         "total",
     }
@@ -858,7 +859,7 @@ def test_cli_build_prints_progress_per_stage_and_exits_0(tmp_path: Path) -> None
 
     assert result.exit_code == 0, result.output
     stages = [line.split()[0] for line in result.stderr.splitlines() if not line.startswith(" ")]
-    assert stages == ["parse", "validate", "reason", "explain", "write", "store", "void", "index"]
+    assert stages == ["parse", "validate", "reason", "explain", "write", "store", "void", "answers", "index"]
     # the tree's shapes have a SPARQL constraint, which is not compiled: the log says why pySHACL validates
     assert "  the shapes are validated by pySHACL: sh:select, sh:sparql are not compiled" in result.stderr
     assert re.search(r"ontology \d{3} triples", result.stderr)  # the ontology's triple count, several hundred

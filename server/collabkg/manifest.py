@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Bump when the manifest's layout changes, so older manifests count as stale.
-MANIFEST_FORMAT = 5
+MANIFEST_FORMAT = 6
 #: The package whose code the fingerprint covers.
 PACKAGE = Path(__file__).resolve().parent
 #: Parts of the package the build never imports, which therefore cannot change what it writes.
@@ -74,6 +74,9 @@ class Manifest:
     #: The file of the build folder holding the text index of the dataset (SQLite FTS5, :mod:`collabkg.search`):
     #: ``search-<hash>.sqlite``.
     search_index: str
+    #: The file of the build folder holding the answers of the pages' queries over the whole graph
+    #: (:mod:`collabkg.store.answers`): ``answers-<hash>.sqlite``.
+    answers: str
     #: The VoID counts of the store, counted by the build (:meth:`collabkg.store.base.DatasetCounts.to_json`);
     #: ``None`` from a manifest that did not record them (the server then counts on first need).
     counts: dict[str, Any] | None = None
@@ -96,6 +99,7 @@ class Manifest:
                 store=data["output"]["store"],
                 union_size=data["output"]["union_size"],
                 search_index=data["output"]["search_index"],
+                answers=data["output"]["answers"],
                 counts=_mapping(data["output"].get("void_counts")),
             )
         except (OSError, ValueError, KeyError, TypeError):
@@ -103,7 +107,7 @@ class Manifest:
 
     def outputs(self) -> tuple[str, ...]:
         """The names of the files and folders of the build folder that make this output."""
-        return (self.dataset, self.store, self.search_index)
+        return (self.dataset, self.store, self.search_index, self.answers)
 
     def to_json(self) -> bytes:
         """The manifest as the build writes it."""
@@ -123,6 +127,7 @@ class Manifest:
                 "store": self.store,
                 "union_size": self.union_size,
                 "search_index": self.search_index,
+                "answers": self.answers,
                 **({} if self.counts is None else {"void_counts": self.counts}),
             },
             "timings": self.timings,
@@ -234,8 +239,9 @@ def freshness(paths: ProjectPaths, inputs: Mapping[Path, bytes] | None = None) -
         return Freshness(None, (f"{show(dataset_file, paths)} is missing",))
     if not (paths.build_dir / manifest.store).is_dir():
         return Freshness(None, (f"{show(paths.build_dir / manifest.store, paths)} is missing",))
-    if not (paths.build_dir / manifest.search_index).is_file():
-        return Freshness(None, (f"{show(paths.build_dir / manifest.search_index, paths)} is missing",))
+    for output in (manifest.search_index, manifest.answers):
+        if not (paths.build_dir / output).is_file():
+            return Freshness(None, (f"{show(paths.build_dir / output, paths)} is missing",))
     if inputs is None:
         try:
             inputs = read_inputs(paths)

@@ -33,11 +33,13 @@ from .store.base import StatisticsQueries
 from .store.query import PreparedQuery, QueryError, check_syntax, prepare
 
 __all__ = [
+    "SEARCH_DOCUMENTS",
     "CannedQuery",
     "ParameterError",
     "QueryFileError",
     "ServedQueries",
     "check_served_queries",
+    "kept_queries",
     "load_queries",
     "parse_query_file",
 ]
@@ -338,6 +340,28 @@ def statistics_queries(queries_dir: Path) -> StatisticsQueries:
             for name in ("totals", "properties", "classes", "license")
         )
     )
+
+
+#: The page query whose answer the build indexes for search (:mod:`collabkg.build.search_index`).
+SEARCH_DOCUMENTS = "search-documents"
+
+
+def kept_queries(queries_dir: Path) -> dict[str, PreparedQuery]:
+    """The queries whose answers the build keeps (:mod:`collabkg.store.answers`), by file (``models``,
+    ``pages/counts``): every canned query and page query without parameters, each of which asks about the
+    whole graph (the landing page's counts and lists, the evidence map's, the map of models, the canned lists
+    of models and references); not the search documents, whose answer the build keeps as the text index.
+
+    :raises QueryFileError: a file is malformed.
+    """
+    found = {
+        f"{folder}{name}": query.prepared
+        for folder in ("", "pages/")
+        for name, query in load_queries(queries_dir / folder).items()
+        if not query.params
+    }
+    found.pop(f"pages/{SEARCH_DOCUMENTS}", None)
+    return found
 
 
 @dataclass(frozen=True)

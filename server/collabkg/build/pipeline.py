@@ -10,6 +10,9 @@ The pipeline, one function per stage::
     explain    the rule and premises of each inferred triple (PROV-O)   (explanations.explain)
     write      build/collabkg-<hash>.trig                               (trig)
     store      build/store-<hash>/, the served Oxigraph store            (write_store)
+    void       the VoID counts of the store, for the manifest            (store.oxigraph.count_store)
+    answers    build/answers-<hash>.sqlite: the pages' queries over     (store.oxigraph.keep_answers)
+               the whole graph, answered once for the server
     index      build/search-<hash>.sqlite, then build/manifest.json     (search_index)
 
 The dataset holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``), ``graph/inferred``
@@ -36,6 +39,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -52,7 +56,7 @@ from rdflib.term import Node
 from ..manifest import Manifest, fingerprint, freshness, input_files, show, stamp_of
 from ..namespaces import EXPLANATIONS_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, data_graph
 from ..paths import ProjectPaths
-from ..queryfiles import QueryFileError, check_served_queries, statistics_queries
+from ..queryfiles import QueryFileError, check_served_queries, kept_queries, statistics_queries
 from ..store import oxigraph as served_store
 from ..store.base import DatasetCounts, DatasetLoadError, DatasetSource
 from ..store.query import QueryFailed
@@ -105,7 +109,7 @@ class BuildResult:
     #: Triples per named graph IRI.
     graphs: dict[str, int]
     #: Seconds per stage (``parse``, ``validate``, ``reason``, ``explain``, ``write`` the TriG, ``store``,
-    #: ``index`` the search index, ``total``) of the build that wrote the output.
+    #: ``void`` counts, ``answers`` kept, ``index`` the search index, ``total``) of the build that wrote the output.
     timings: dict[str, float]
 
     @classmethod
@@ -179,6 +183,12 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         f"void      {timings['void']:6.2f}s  {counts.distinct_subjects:,} subjects, {counts.distinct_objects:,} "
         f"objects, {len(counts.classes)} classes, {len(counts.properties)} properties (the VoID counts)"
     )
+    answers, kept = _kept_answers(paths, store, dataset_sha256)
+    mark = _lap(timings, "answers", mark)
+    log(
+        f"answers   {timings['answers']:6.2f}s  {show(paths.build_dir / answers, paths)}: "
+        f"{_count(kept, 'answer')} of the pages' queries over the whole graph"
+    )
     search_index = _search_index(paths, store, dataset_sha256)
     _lap(timings, "index", mark)
     _lap(timings, "total", started)
@@ -197,6 +207,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
         store=store,
         union_size=union_size,
         search_index=search_index,
+        answers=answers,
         counts=counts.to_json(),
     )
 
@@ -510,6 +521,34 @@ def _void_counts(paths: ProjectPaths, store: str, union_size: int) -> DatasetCou
     return counts
 
 
+def _kept_answers(paths: ProjectPaths, store: str, dataset_sha256: str) -> tuple[str, int]:
+    """Keep the answers of the pages' queries over the whole graph (:mod:`collabkg.store.answers`), evaluated on
+    the store just written, in ``build/answers-<hash>.sqlite``; returns its name and how many it holds.
+
+    The file is written under a temporary name and renamed: a server of the same dataset may be reading the
+    one it replaces, and finds its requests by their text (an edited query is not found, and is evaluated).
+
+    :raises BuildError: a query failed, or the file cannot be written.
+    """
+    name = f"answers-{dataset_sha256[:16]}.sqlite"
+    target = paths.build_dir / name
+    handle, temporary = tempfile.mkstemp(dir=paths.build_dir, prefix=f".{name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        kept = served_store.keep_answers(
+            paths.build_dir / store, kept_queries(paths.queries_dir), Path(temporary)
+        )
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the answers are for any user of the server
+        os.replace(temporary, target)
+    except (QueryFileError, QueryFailed) as exc:
+        raise BuildError(f"the answers of the pages' queries could not be kept: {exc}") from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise BuildError(f"{show(target, paths)}: the kept answers could not be written: {exc}") from exc
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return name, kept
+
+
 def _search_index(paths: ProjectPaths, store: str, dataset_sha256: str) -> str:
     """The text index of the store just written (:mod:`.search_index`); its failure fails the build."""
     try:
@@ -539,7 +578,7 @@ def _switch(paths: ProjectPaths, manifest: Manifest) -> Path:
 
 
 #: The outputs of the build folder that a manifest may name (:meth:`Manifest.outputs`).
-_OUTPUTS = ("collabkg-*.trig", "store-*", "search-*.sqlite")
+_OUTPUTS = ("collabkg-*.trig", "store-*", "search-*.sqlite", "answers-*.sqlite")
 
 
 def _outputs(paths: ProjectPaths) -> list[str]:

@@ -21,6 +21,7 @@ import pyoxigraph as oxigraph
 
 from ..manifest import show
 from ..paths import ProjectPaths
+from ..queryfiles import SEARCH_DOCUMENTS
 from ..search import read_documents, write_index
 from ..store.union import takes_union
 
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 #: The query that selects what is indexed, relative to ``queries/``.
-DOCUMENTS_QUERY = Path("pages", "search-documents.rq")
+DOCUMENTS_QUERY = Path("pages", f"{SEARCH_DOCUMENTS}.rq")
 
 
 class SearchIndexError(Exception):

@@ -33,6 +33,7 @@ from .. import formats
 from ..manifest import Manifest, freshness, show
 from ..namespaces import PREFIXES, with_prefixes
 from ..paths import ProjectPaths
+from .answers import Kept, KeptAnswers, KeptAnswersUnreadable, write_kept
 from .base import (
     BuildUnavailable,
     DatasetCounts,
@@ -57,7 +58,16 @@ from .query import (
 from .rewrite import bound_text
 from .union import takes_union
 
-__all__ = ["Limits", "OxigraphStore", "count_store", "load_files", "open_built", "sizes_of", "write_store"]
+__all__ = [
+    "Limits",
+    "OxigraphStore",
+    "count_store",
+    "keep_answers",
+    "load_files",
+    "open_built",
+    "sizes_of",
+    "write_store",
+]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: Quads handed to Oxigraph's bulk loader at a time (:func:`write_store`). The loader holds a batch of up to a
@@ -67,6 +77,10 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 LOAD_PART = 500_000
 #: Rows a VoID query of the build may give (classes and properties: a few hundred even at ten million triples).
 COUNTED_ROWS = 1_000_000
+#: Rows of a query answer the build keeps (:func:`keep_answers`): at a million triples the largest, the canned
+#: list of the most cited references, is 41,038 rows and the evidence map's cells 17,750. A request for more
+#: rows than an answer cut here holds is evaluated.
+KEPT_ROWS = 1_000_000
 #: Oxigraph's formats by rdflib's names (:meth:`DatasetSource.format`).
 RDF_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -179,12 +193,40 @@ def count_store(folder: Path, queries: StatisticsQueries) -> DatasetCounts:
     executor = Executor(ox.Store.read_only(str(folder)))
 
     def rows(prepared: PreparedQuery) -> list[ResultRow]:
-        header, body = executor.query(_request(prepared, "terms", None, None, COUNTED_ROWS))
-        if not header.get("ok"):
-            raise QueryFailed(f"{prepared.text[:60]}...: {header.get('message')}")
+        _, body = _evaluate_here(executor, _request(prepared, "terms", None, None, COUNTED_ROWS))
         return [row for row in _result(prepared.form, json.loads(body)) if isinstance(row, ResultRow)]
 
     return DatasetCounts.counted(rows, queries)
+
+
+def keep_answers(folder: Path, queries: Mapping[str, PreparedQuery], target: Path) -> int:
+    """Evaluate ``queries`` (by name) on the store at ``folder`` as the service's own requests for them would be
+    (no parameter bound, the service's dataset, its row limit aside), and keep their answers in ``target``
+    (:mod:`.answers`); returns how many it keeps.
+
+    :raises QueryFailed: a query failed.
+    :raises sqlite3.Error: ``target`` cannot be written.
+    """
+    executor = Executor(ox.Store.read_only(str(folder)))
+
+    def answers() -> Iterator[Kept]:
+        for name, prepared in sorted(queries.items()):
+            request = _request(prepared, "terms", None, None, KEPT_ROWS)
+            header, body = _evaluate_here(executor, request)
+            yield Kept(name, request, header, body)
+
+    return write_kept(target, answers())
+
+
+def _evaluate_here(executor: Executor, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """A query request answered in this process (the build's), as a query process answers it.
+
+    :raises QueryFailed: the query failed.
+    """
+    header, body = executor.query(request)
+    if not header.get("ok"):
+        raise QueryFailed(f"{str(request['query'])[:60]}...: {header.get('message')}")
+    return header, body
 
 
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
@@ -247,6 +289,10 @@ def open_built(
         raise BuildUnavailable(
             f"{where}: the manifest's VoID counts are unreadable ({exc!r}); run `collabkg build --force`"
         ) from None
+    try:
+        answers = KeptAnswers(paths.build_dir / manifest.answers)
+    except KeptAnswersUnreadable as exc:
+        raise BuildUnavailable(f"{where}: {exc}; run `collabkg build --force`") from None
     store = OxigraphStore(
         paths.build_dir / manifest.store,
         version=manifest.dataset_sha256[:16],
@@ -255,6 +301,7 @@ def open_built(
         modified=datetime.fromisoformat(manifest.built_at),
         limits=limits,
         counts=counts,
+        answers=answers,
     )
     return store, manifest
 
@@ -272,11 +319,16 @@ class OxigraphStore(Store):
         modified: datetime | None,
         limits: Limits = Limits(),
         counts: DatasetCounts | None = None,
+        answers: KeptAnswers | None = None,
     ) -> None:
         """:param counts: the VoID counts, where the build counted them (:func:`count_store`); else they are
-        counted on first need."""
+            counted on first need.
+        :param answers: the answers the build kept (:func:`keep_answers`): the service's own requests for them
+            are answered from there.
+        """
         self.path = path
         self._counts = counts
+        self._answers = answers
         self.version = version
         self._sizes = {name: size for name, size in sorted(graph_sizes.items()) if size}
         self._union_size = union_size
@@ -345,6 +397,10 @@ class OxigraphStore(Store):
         internal: bool,
     ) -> tuple[dict[str, Any], bytes]:
         request = _request(prepared, fmt, selection, bindings, limit)
+        if internal and not bindings and self._answers is not None:
+            kept = self._answers.answer(request)
+            if kept is not None:
+                return kept
         signature = None if bindings else prepared.signature or None
         return self._call(request, deadline, internal=internal, signature=signature)
 

@@ -28,6 +28,7 @@ __all__ = [
     "TABLE_WRITERS",
     "NotWritable",
     "Term",
+    "decode_term",
     "encode_term",
     "write_boolean",
     "write_graph",
@@ -59,6 +60,20 @@ def encode_term(term: Term | None) -> list[str] | None:
     if isinstance(term, ox.Literal):
         return ["l", term.value, term.datatype.value, term.language or ""]
     raise NotWritable("This service does not write RDF-star triple terms.")
+
+
+def decode_term(term: list[str] | None) -> Term | None:
+    """The term :func:`encode_term` wrote."""
+    if term is None:
+        return None
+    kind, value = term[0], term[1]
+    if kind == "i":
+        return ox.NamedNode(value)
+    if kind == "b":
+        return ox.BlankNode(value)
+    if term[3]:
+        return ox.Literal(value, language=term[3])
+    return ox.Literal(value, datatype=ox.NamedNode(term[2]))
 
 
 # --- Tables: SELECT and ASK --------------------------------------------------------------------------------

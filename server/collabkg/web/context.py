@@ -27,7 +27,7 @@ from rdflib.query import Result, ResultRow
 from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH
-from ..queryfiles import CannedQuery, ServedQueries
+from ..queryfiles import SEARCH_DOCUMENTS, CannedQuery, ServedQueries
 from ..search import SearchIndex, read_documents
 from ..store.base import DatasetStatistics, Store
 from ..store.oxigraph import Limits
@@ -171,7 +171,7 @@ class Service:
         """The text index: the build's file, or, for served files and stores elsewhere, the answer of
         ``queries/pages/search-documents.rq`` indexed in memory on first use (under the query time limit)."""
         if self._search_index is None:
-            query = self.queries.pages["search-documents"]
+            query = self.queries.pages[SEARCH_DOCUMENTS]
             store = self.store
 
             def rows(deadline: float) -> list[dict[str, str | None]]:
