@@ -81,6 +81,11 @@ def cases() -> Iterator[tuple[str, Path, dict[str, str]]]:
         if not query.params:
             yield f"{path.parent.name}/{path.stem}", path, {}
             continue
+        if len(query.params) > 1:  # a value of a property of a resource: asked as its examples say
+            for example in query.examples:
+                args = dict(pair.partition("=")[::2] for pair in example.split("&"))
+                yield f"{path.parent.name}/{path.stem}?{example}", path, args
+            continue
         (param,) = query.params
         for resource in APPLICATIONS if param.variable == "_application" else RESOURCES:
             if param.kind is None or resource.startswith(f"{param.kind}:"):

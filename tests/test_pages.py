@@ -28,6 +28,7 @@ from conftest import DATA, EX, ROOT, LiveServer, evidence_client
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import OWL, RDF, RDFS, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
@@ -225,6 +226,43 @@ def test_the_landing_page_lists_so_many_of_each_kind_and_says_where_the_rest_are
     assert models and int(models[1]) > 2 and determinants and int(determinants[1]) > 2
     listed = re.search(r"<h2>Determinants</h2> <ul>(.*?)</ul>", landing)
     assert listed and listed[1].count("<li>") == 2
+
+
+def test_a_page_lists_so_many_values_of_a_property_and_says_how_many_there_are(
+    built_dataset: Path, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past :data:`SHOWN` values of a property a page lists that many, of those the page lists whole, says how
+    many there are and links the canned query that lists every value; the description as data stays whole (a
+    country of a generated million-triple graph had a page of 1.3 MB)."""
+
+    def values(page: str) -> list[list[str]]:
+        """The links of each list of values, in the page's order."""
+        lists = re.findall(r'<ul class="values">(.*?)</ul>', page, re.S)
+        return [re.findall(r'<a href="([^"]+)" title=', found) for found in lists]
+
+    html = {"Accept": "text/html"}
+    whole = client.get("/page/country/se", headers=html).text
+    data = client.get("/data/country/se.nt").text
+    assert " here; all of them" not in whole
+    monkeypatch.setattr(pages, "SHOWN", 2)
+    bounded_client = create_app(
+        {"PROJECT_ROOT": str(ROOT), "DATASET_FILES": [DatasetSource(built_dataset)]}
+    ).test_client()
+    bounded = " ".join(bounded_client.get("/page/country/se", headers=html).text.split())
+    totals = re.findall(
+        r'<p class="muted">2 of (\d+) here; all of them: <a href="/queries/resource\?resource='
+        r'https://w3id.org/collabkg/id/country/se">the canned query <code>resource</code></a>.</p>',
+        bounded,
+    )
+    long_lists = [links for links in values(whole) if len(links) > 2]
+    assert totals and sorted(map(int, totals)) == sorted(len(links) for links in long_lists)
+    listed = [link for links in values(whole) for link in links]
+    for links in values(bounded):
+        assert len(links) <= 2 and set(links) <= set(listed)
+    assert isomorphic(
+        Graph().parse(data=bounded_client.get("/data/country/se.nt").text, format="nt"),
+        Graph().parse(data=data, format="nt"),
+    )
 
 
 def test_pages_of_every_kind_render(client: FlaskClient) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "Service",
     "Settings",
     "absolute_url",
+    "first_rows",
     "kept",
     "run",
     "select",
@@ -214,20 +215,29 @@ def within_limits(work: Callable[[float], T]) -> T:
 
 def run(query: CannedQuery, **bindings: Node) -> Result:
     """The result of one of the app's own queries, under the service's time and size limits."""
-    current = service()
-
-    def work(deadline: float) -> Result:
-        limit = current.settings.result_limit
-        return current.store.evaluate(
-            query.prepared, init_bindings=bindings, limit=limit, deadline=deadline
-        ).result
-
-    return within_limits(work)
+    return _evaluate(query, bindings, None)
 
 
 def select(name: str, **bindings: Node) -> list[ResultRow]:
     """Rows of a page query (``queries/pages/NAME.rq``), under the service's time and size limits."""
-    return list(run(service().queries.pages[name], **bindings))  # type: ignore[arg-type]
+    return list(_evaluate(service().queries.pages[name], bindings, None))  # type: ignore[arg-type]
+
+
+def first_rows(name: str, limit: int, **bindings: Node) -> list[ResultRow]:
+    """The first ``limit`` rows of a page query (no more than the service's limit): the query stops there."""
+    return list(_evaluate(service().queries.pages[name], bindings, limit))  # type: ignore[arg-type]
+
+
+def _evaluate(query: CannedQuery, bindings: Mapping[str, Node], limit: int | None) -> Result:
+    current = service()
+    rows = current.settings.result_limit if limit is None else min(limit, current.settings.result_limit)
+
+    def work(deadline: float) -> Result:
+        return current.store.evaluate(
+            query.prepared, init_bindings=bindings, limit=rows, deadline=deadline
+        ).result
+
+    return within_limits(work)
 
 
 def kept(view: Callable[P, Response]) -> Callable[P, Response]:

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 from rdflib.query import ResultRow
-from rdflib.term import Node
+from rdflib.term import Identifier, Node
 from werkzeug.exceptions import NotFound
 
 from .. import formats
@@ -38,7 +38,7 @@ from ..namespaces import (
     with_prefixes,
 )
 from .claims import claims_about, links_stated
-from .context import kept, run, select, service, within_limits
+from .context import first_rows, kept, run, select, service, within_limits
 from .labels import DESCRIPTION_PROPERTIES, LABEL_PROPERTIES, Labels, first_text, short_name
 from .modelmap import Combination, MapModel, render_model_map
 
@@ -69,19 +69,51 @@ def _known(path: str) -> URIRef:
 
 
 def describe(iri: URIRef) -> Dataset:
-    """The description of ``iri``: its statements in the graphs that hold them, and its neighbours' labels.
+    """The description of ``iri``: its statements in the graphs that hold them (``description.rq``), and its
+    neighbours' labels."""
+    return _labelled(
+        iri,
+        ((row.graph, row.subject, row.predicate, row.object) for row in select("description", _resource=iri)),
+    )
 
-    The statements come from ``description.rq``; the labels of the resources, properties and classes they
-    name are looked up by subject and label property (:meth:`~collabkg.store.Store.quads`), which is much
-    faster than rdflib joining a label pattern against every neighbour of a much-cited review.
-    """
+
+#: Values of one property that a page lists, each way (the resource as subject, as object): of a property with
+#: more, this many of them (the first the store gives) and how many there are. A country of the generated million-triple graph is the
+#: object of 10,000 statements, and its page was 1.3 MB.
+SHOWN = 100
+
+
+def _page_description(iri: URIRef) -> tuple[Dataset, dict[tuple[bool, URIRef], int]]:
+    """What the page of ``iri`` shows of its description, and how many values each property has, by
+    ``(outgoing, property)``: the whole description when no property has more than :data:`SHOWN` values;
+    else, of each property, its first values in the store's order (``property-values.rq``, ``property-subjects.rq``)."""
+    totals = {
+        (str(row.direction) == "out", URIRef(str(row.predicate))): int(row["values"])
+        for row in select("link-counts", _resource=iri)
+    }
+    if all(total <= SHOWN for total in totals.values()):
+        return describe(iri), totals
+    statements: list[tuple[Identifier, Node, Node, Node]] = []
+    for outgoing, predicate in sorted(totals):
+        if outgoing:
+            rows = first_rows("property-values", SHOWN, _resource=iri, _predicate=predicate)
+            statements += ((row.graph, iri, predicate, row.object) for row in rows)
+        else:
+            rows = first_rows("property-subjects", SHOWN, _resource=iri, _predicate=predicate)
+            statements += ((row.graph, row.subject, predicate, iri) for row in rows)
+    return _labelled(iri, statements), totals
+
+
+def _labelled(iri: URIRef, statements: Iterable[tuple[Identifier, Node, Node, Node]]) -> Dataset:
+    """``(graph, subject, predicate, object)`` statements about ``iri`` as a dataset, with the labels of the
+    resources, properties and classes they name, looked up by subject and label property
+    (:meth:`~collabkg.store.Store.quads`), which is much faster than joining a label pattern in SPARQL against
+    every neighbour of a much-cited review."""
     description = with_prefixes(Dataset(default_union=True))
     neighbours: set[URIRef] = set()
-    for row in select("description", _resource=iri):
-        description.graph(row.graph).add((row.subject, row.predicate, row.object))
-        neighbours.update(
-            term for term in (row.subject, row.predicate, row.object) if isinstance(term, URIRef)
-        )
+    for graph, subject, predicate, obj in statements:
+        description.graph(graph).add((subject, predicate, obj))
+        neighbours.update(term for term in (subject, predicate, obj) if isinstance(term, URIRef))
     neighbours.discard(iri)
 
     def labels(deadline: float) -> list[tuple[Node, Node, Node, URIRef]]:
@@ -184,6 +216,8 @@ class Property:
     label: str
     href: str | None
     values: tuple[Value, ...]
+    #: How many values the property has, when the page lists only the first of them (:data:`SHOWN`).
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +244,7 @@ def _properties(
     *,
     outgoing: bool,
     explained: Collection[Node],
+    totals: Mapping[tuple[bool, URIRef], int],
     members: Mapping[URIRef, list[Value]] | None = None,
 ) -> list[Property]:
     """Values grouped by property, properties in label order, values asserted first then by text (the members
@@ -218,6 +253,8 @@ def _properties(
     An inferred value links to the page of its explanation (the statement node of the triple, when the
     description names it), else to the trail of the resource or the value.
 
+    :param totals: how many values each property has, by ``(outgoing, property)``: past :data:`SHOWN`, the
+        page lists the first of them and says how many there are.
     :param members: the members of the lists that are values of a property, by property.
     """
     grouped: dict[URIRef, list[Value]] = {p: list(values) for p, values in (members or {}).items()}
@@ -233,6 +270,7 @@ def _properties(
             labels(p),
             href(p),
             tuple(sorted(values, key=lambda v: (v.inferred, v.position, v.text.lower()))),
+            total if (total := totals.get((outgoing, p), 0)) > SHOWN else None,
         )
         for p, values in sorted(
             grouped.items(), key=lambda item: (item[0] != RDF.type, labels(item[0]).lower())
@@ -311,7 +349,7 @@ def page(path: str) -> Response:
         return explanation_page(iri, path)
     if kind == "statement":
         return statement_page(iri, path)
-    description = describe(iri)
+    description, totals = _page_description(iri)
     union = Graph()
     union += (triple for triple, _ in description.store.triples((None, None, None), None))
     ontology = service().ontology
@@ -338,14 +376,14 @@ def page(path: str) -> Response:
         and not (p == CK.supportedBy and isinstance(s, BNode))
     ]
     outgoing = _properties(
-        outgoing_statements, labels, iri, outgoing=True, explained=explained, members=members
+        outgoing_statements, labels, iri, outgoing=True, explained=explained, totals=totals, members=members
     )
     sections = [
         Section(title, tuple(p for p in outgoing if _section_of(p.iri) == title))
         for title in (*(title for title, _ in SECTIONS), "Other")
     ]
     incoming = _properties(
-        incoming_statements, labels, iri, outgoing=False, explained=explained, members=owners
+        incoming_statements, labels, iri, outgoing=False, explained=explained, totals=totals, members=owners
     )
     trail = trail_url(iri)
     body = render_template(
@@ -360,6 +398,7 @@ def page(path: str) -> Response:
         trail_url=trail,
         cite_url=None if trail is None else trail + "/cite",
         data_links=_data_links(path),
+        every_value=_every_value(iri),
         model_map=model_map(highlight=iri) if kind == "model" else None,
         claim_groups=claims_about(iri) if grouped else None,
         stated=links_stated(iri),
@@ -376,6 +415,14 @@ def _application_title(graph: Graph, labels: Labels, iri: URIRef) -> str:
         return labels(iri)
     named = f"{labels(rule)} ({str(rule).removeprefix(str(CK.term('rule-')))})"  # ck:rule-cax-sco
     return named if axiom is None else f"{named}, applied to {labels(axiom)}"
+
+
+def _every_value(iri: URIRef) -> str | None:
+    """Where every value of every property of ``iri`` is listed, for a page that lists only the first of some:
+    the canned query ``resource``, when the service has it."""
+    if "resource" not in service().queries.canned:
+        return None
+    return url_for("canned.run_query", name="resource", resource=str(iri))
 
 
 def _data_links(path: str) -> list[tuple[formats.Format, str]]:
