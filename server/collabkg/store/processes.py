@@ -259,7 +259,11 @@ class Lanes:
         self._idle: list[QueryProcess] = []
         self._long_deadlines: list[float] = []
         self._long_texts: OrderedDict[str, None] = OrderedDict()
-        self._condition = threading.Condition()
+        self._lock = threading.RLock()
+        #: One condition per lane, on the one lock: a place set free wakes one request waiting for that lane,
+        #: not every waiting thread of the worker (at 16 connections most of them went back to sleep at once,
+        #: each after taking the GIL).
+        self._free = {lane: threading.Condition(self._lock) for lane in self._size}
         self._pid = os.getpid()
 
     def run(
@@ -352,7 +356,7 @@ class Lanes:
 
         :raises Overloaded: none came free.
         """
-        with self._condition:
+        with self._lock:
             while self._taken[lane] >= self._size[lane]:
                 wait = until - time.monotonic()
                 if wait <= 0:
@@ -360,14 +364,14 @@ class Lanes:
                         f"All of this server's places for {_LANE_WORDS[lane]} are taken; try again shortly.",
                         self._retry_after(),
                     )
-                self._condition.wait(wait)
+                self._free[lane].wait(wait)
             self._taken[lane] += 1
             if lane == "long" and deadline is not None:
                 self._long_deadlines.append(deadline)
 
     def _try_take(self, lane: str, deadline: float) -> bool:
         """Take a place in ``lane`` if one is free now."""
-        with self._condition:
+        with self._lock:
             if self._taken[lane] >= self._size[lane]:
                 return False
             self._taken[lane] += 1
@@ -376,11 +380,11 @@ class Lanes:
             return True
 
     def _release(self, lane: str, deadline: float | None = None) -> None:
-        with self._condition:
+        with self._lock:
             self._taken[lane] -= 1
             if lane == "long" and deadline in self._long_deadlines:
                 self._long_deadlines.remove(deadline)
-            self._condition.notify_all()
+            self._free[lane].notify()
 
     def _retry_after(self) -> int:
         """Seconds until a place should be free: when the first long query now running must end (or 1)."""
@@ -388,11 +392,11 @@ class Lanes:
         return max(1, math.ceil(ends - time.monotonic()))
 
     def _known_long(self, digest: str) -> bool:
-        with self._condition:
+        with self._lock:
             return digest in self._long_texts
 
     def _remember_long(self, digest: str) -> None:
-        with self._condition:
+        with self._lock:
             self._long_texts[digest] = None
             self._long_texts.move_to_end(digest)
             while len(self._long_texts) > REMEMBERED_LONG:
@@ -408,12 +412,12 @@ class Lanes:
         process ends with the thread that started it (:func:`.executor.die_with_parent`).
         """
         process = QueryProcess(self.store, self.memory, wait=False)
-        with self._condition:
+        with self._lock:
             self._idle_here().append(process)
 
     def _get_process(self) -> QueryProcess:
         """An idle process, or a new one (started outside the lock: it takes tens of milliseconds)."""
-        with self._condition:
+        with self._lock:
             idle = self._idle_here()
             while idle:
                 process = idle.pop()
@@ -428,7 +432,7 @@ class Lanes:
         return self._idle
 
     def _put_process(self, process: QueryProcess) -> None:
-        with self._condition:
+        with self._lock:
             if process.alive() and os.getpid() == self._pid:
                 self._idle.append(process)
 
@@ -441,7 +445,7 @@ class Lanes:
 
     def close(self) -> None:
         """Kill the idle processes (busy ones end with their requests' time limits)."""
-        with self._condition:
+        with self._lock:
             idle, self._idle = (self._idle, []) if os.getpid() == self._pid else ([], [])
         for process in idle:
             self._discard(process)
