@@ -78,9 +78,10 @@ def describe(iri: URIRef) -> Dataset:
 
 
 #: Values of one property that a page lists, each way (the resource as subject, as object): of a property with
-#: more, this many of them (the first the store gives) and how many there are. A country of the generated million-triple graph is the
-#: object of 10,000 statements, and its page was 1.3 MB.
-SHOWN = 100
+#: more, this many of them (the first the store gives) and how many there are. The real graph's largest list
+#: is a review's 122 findings; a country of the generated million-triple graph is the object of 10,000
+#: statements, and its page was 1.3 MB.
+SHOWN = 200
 
 
 def _page_description(iri: URIRef) -> tuple[Dataset, dict[tuple[bool, URIRef], int]]:
@@ -95,6 +96,8 @@ def _page_description(iri: URIRef) -> tuple[Dataset, dict[tuple[bool, URIRef], i
         return describe(iri), totals
     statements: list[tuple[Identifier, Node, Node, Node]] = []
     for outgoing, predicate in sorted(totals):
+        if not outgoing and predicate in REIFICATION:
+            continue  # statement nodes about the resource: never shown as values (:func:`_explained`)
         if outgoing:
             rows = first_rows("property-values", SHOWN, _resource=iri, _predicate=predicate)
             statements += ((row.graph, iri, predicate, row.object) for row in rows)
@@ -356,7 +359,6 @@ def page(path: str) -> Response:
     labels = Labels(union, *(() if ontology is None else (ontology,)))
     grouped = kind in CLAIM_KINDS
     hidden = CLAIM_LINKS if grouped else frozenset()
-    explained = {s for s, p, _ in union.triples((None, None, iri)) if p in REIFICATION and _machinery(s)}
     members, owners = _lists(iri)
     outgoing_statements = [
         (p, o, inferred)
@@ -375,6 +377,7 @@ def page(path: str) -> Response:
         and not _machinery(s)
         and not (p == CK.supportedBy and isinstance(s, BNode))
     ]
+    explained = _explained(iri, outgoing_statements, incoming_statements)
     outgoing = _properties(
         outgoing_statements, labels, iri, outgoing=True, explained=explained, totals=totals, members=members
     )
@@ -405,6 +408,26 @@ def page(path: str) -> Response:
         derived=_listed("rule-application", _application=iri) if kind == "rule-application" else None,
     )
     return Response(body, mimetype="text/html")
+
+
+def _explained(
+    iri: URIRef, outgoing: Iterable[tuple[URIRef, Node, bool]], incoming: Iterable[tuple[URIRef, Node, bool]]
+) -> set[Node]:
+    """The statement nodes of the inferred statements a page shows that have an explanation (a page of their
+    own): looked up by their IRIs (:func:`~collabkg.namespaces.statement_iri`, a hash of the triple), one
+    store call for them all, rather than read from the statement nodes about the resource, of which a page
+    may have only the first (a review of the real graph is the object of 447)."""
+    candidates = {
+        *(statement_iri((iri, p, o)) for p, o, inferred in outgoing if inferred),
+        *(statement_iri((s, p, iri)) for p, s, inferred in incoming if inferred),
+    }
+    if not candidates:
+        return set()
+
+    def lookup(deadline: float) -> set[Node]:
+        return {s for s, _, _, _ in service().store.quads(candidates, (RDF.subject,), deadline=deadline)}
+
+    return within_limits(lookup)
 
 
 def _application_title(graph: Graph, labels: Labels, iri: URIRef) -> str:
