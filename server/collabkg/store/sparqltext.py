@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 __all__ = [
@@ -61,9 +62,11 @@ class QueryTextError(ValueError):
     """The text is not a query the service can read (no query form); says why."""
 
 
-@dataclass(frozen=True)
-class Token:
-    """One token: its kind (a group name of :data:`TOKEN`), its text and where it starts in the scanned text."""
+class Token(NamedTuple):
+    """One token: its kind (a group name of :data:`TOKEN`), its text and where it starts in the scanned text.
+
+    A named tuple: every request's query is scanned into tokens, and a frozen dataclass took twice as long to
+    make."""
 
     kind: str
     text: str
