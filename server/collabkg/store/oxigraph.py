@@ -369,6 +369,23 @@ class OxigraphStore(Store):
         )
         return Answer(_result(prepared.form, json.loads(body)), bool(header["truncated"]))
 
+    def texts(
+        self,
+        prepared: PreparedQuery,
+        *,
+        init_bindings: Mapping[str, Node] | None = None,
+        limit: int,
+        deadline: float = float("inf"),
+    ) -> list[dict[str, str]]:
+        """The rows' values read straight from the query process's terms, no rdflib term made."""
+        _, body = self._query(prepared, "terms", None, init_bindings, limit, deadline, internal=True)
+        document = json.loads(body)
+        names = document.get("vars", [])
+        return [
+            {name: term[1] for name, term in zip(names, row, strict=True) if term is not None}
+            for row in document.get("rows", [])
+        ]
+
     def respond(
         self,
         prepared: PreparedQuery,

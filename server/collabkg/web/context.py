@@ -43,6 +43,7 @@ __all__ = [
     "kept",
     "run",
     "select",
+    "select_texts",
     "service",
     "within_limits",
 ]
@@ -226,6 +227,20 @@ def select(name: str, **bindings: Node) -> list[ResultRow]:
 def first_rows(name: str, limit: int, **bindings: Node) -> list[ResultRow]:
     """The first ``limit`` rows of a page query (no more than the service's limit): the query stops there."""
     return list(_evaluate(service().queries.pages[name], bindings, limit))  # type: ignore[arg-type]
+
+
+def select_texts(name: str, **bindings: Node) -> list[dict[str, str]]:
+    """Rows of a page query with each value as text (:meth:`~collabkg.store.Store.texts`), under the service's
+    time and size limits: for pages that read only the values' text, over many rows."""
+    current = service()
+    query = current.queries.pages[name]
+
+    def work(deadline: float) -> list[dict[str, str]]:
+        return current.store.texts(
+            query.prepared, init_bindings=bindings, limit=current.settings.result_limit, deadline=deadline
+        )
+
+    return within_limits(work)
 
 
 def _evaluate(query: CannedQuery, bindings: Mapping[str, Node], limit: int | None) -> Result:
