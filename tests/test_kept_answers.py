@@ -16,7 +16,7 @@ from collabkg import formats
 from collabkg.manifest import Manifest, freshness
 from collabkg.paths import project_paths
 from collabkg.queryfiles import SEARCH_DOCUMENTS, kept_queries
-from collabkg.store.base import BuildUnavailable
+from collabkg.store.base import BuildUnavailable, Store
 from collabkg.store.oxigraph import OxigraphStore, open_built
 from collabkg.store.query import Answer
 from collabkg.web import create_app
@@ -110,6 +110,16 @@ def test_canned_answers_are_written_from_the_kept_answers_as_a_query_process_wri
                 kept = built_output.respond(prepared, fmt, limit=limit, internal=True)
                 evaluated = evaluating.respond(prepared, fmt, limit=limit, internal=True)
                 assert kept == evaluated, (name, fmt.name, limit)
+
+
+def test_values_as_text_are_the_terms_texts(built_output: OxigraphStore, evaluating: OxigraphStore) -> None:
+    """:meth:`OxigraphStore.texts` reads the query process's terms as text, kept or evaluated: the same rows
+    as the text of rdflib's terms (:meth:`Store.texts`, which a store elsewhere uses)."""
+    for name, prepared in kept_queries(ROOT / "queries").items():
+        expected = Store.texts(evaluating, prepared, limit=100_000)
+        assert expected, name
+        assert built_output.texts(prepared, limit=100_000) == expected, name
+        assert evaluating.texts(prepared, limit=100_000) == expected, name
 
 
 def tamper(file: Path, name: str, change: dict[str, int]) -> None:
