@@ -152,8 +152,10 @@ def read_map() -> EvidenceMap:
         for r in select_texts("evidence-map-cells")
     }
     for row, review, polarity in counts:  # a finding of a review or polarity the graph does not type is drawn
-        reviews.setdefault(review, (Axis(review, "review", slug("review", str(review))), ""))
-        polarities.setdefault(polarity, Axis(polarity, "polarity", slug("polarity", str(polarity))))
+        if review not in reviews:
+            reviews[review] = (Axis(review, "review", slug("review", str(review))), "")
+        if polarity not in polarities:
+            polarities[polarity] = Axis(polarity, "polarity", slug("polarity", str(polarity)))
         if row not in rows:
             rows[row] = Axis(row, "determinant", str(row).rsplit("/", 1)[-1])
     ordered_reviews = tuple(axis for axis, _ in sorted(reviews.values(), key=lambda r: r[0].label.casefold()))
