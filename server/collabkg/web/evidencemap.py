@@ -130,34 +130,33 @@ class EvidenceMap:
 
 
 def read_map() -> EvidenceMap:
-    """The map from the graph: every row and column it holds, and the counts of each cell (read as text: a map
-    of a million triples has 17,750 cells)."""
+    """The map from the graph: every row and column it holds, and the counts of each cell.
+
+    Read as text and keyed by the IRIs' text, an rdflib term made only for each row and column: a map of a
+    million triples has 17,750 cells, and their terms were half of the page's time."""
     rows = {
-        URIRef(r["row"]): Axis(URIRef(r["row"]), r["kind"], r.get("label", r["row"]))
+        r["row"]: Axis(URIRef(r["row"]), r["kind"], r.get("label", r["row"]))
         for r in select_texts("evidence-map-rows")
     }
-    reviews: dict[URIRef, tuple[Axis, str]] = {}
-    polarities: dict[URIRef, Axis] = {}
+    reviews: dict[str, tuple[Axis, str]] = {}
+    polarities: dict[str, Axis] = {}
     for r in select_texts("evidence-map-columns"):
-        term = URIRef(r["term"])
+        term = r["term"]
         if r["axis"] == "review":
-            reviews[term] = (Axis(term, "review", r.get("label", str(term))), r.get("issued", ""))
+            reviews[term] = (Axis(URIRef(term), "review", r.get("label", term)), r.get("issued", ""))
         else:
-            polarities[term] = Axis(term, "polarity", r.get("label", str(term)))
+            polarities[term] = Axis(URIRef(term), "polarity", r.get("label", term))
     counts = {
-        (URIRef(r["row"]), URIRef(r["review"]), URIRef(r["polarity"])): (
-            int(r["findings"]),
-            int(r["references"]),
-        )
+        (r["row"], r["review"], r["polarity"]): (int(r["findings"]), int(r["references"]))
         for r in select_texts("evidence-map-cells")
     }
     for row, review, polarity in counts:  # a finding of a review or polarity the graph does not type is drawn
         if review not in reviews:
-            reviews[review] = (Axis(review, "review", slug("review", str(review))), "")
+            reviews[review] = (Axis(URIRef(review), "review", slug("review", review)), "")
         if polarity not in polarities:
-            polarities[polarity] = Axis(polarity, "polarity", slug("polarity", str(polarity)))
+            polarities[polarity] = Axis(URIRef(polarity), "polarity", slug("polarity", polarity))
         if row not in rows:
-            rows[row] = Axis(row, "determinant", str(row).rsplit("/", 1)[-1])
+            rows[row] = Axis(URIRef(row), "determinant", row.rsplit("/", 1)[-1])
     ordered_reviews = tuple(axis for axis, _ in sorted(reviews.values(), key=lambda r: r[0].label.casefold()))
     ordered_polarities = tuple(
         sorted(
@@ -169,29 +168,37 @@ def read_map() -> EvidenceMap:
         )
     )
     kinds = [kind for kind, _ in ROW_KINDS]
-    columns = [(review, polarity) for review in ordered_reviews for polarity in ordered_polarities]
+    #: Each column with its review's and polarity's IRI as text, the keys of ``counts``.
+    columns = [
+        (review, polarity, str(review.iri), str(polarity.iri))
+        for review in ordered_reviews
+        for polarity in ordered_polarities
+    ]
     dense = len(rows) * len(columns) <= DRAWN_CELLS
-    held: dict[URIRef, list[tuple[Axis, Axis]]] = {}
+    held: dict[str, list[tuple[Axis, Axis, str, str]]] = {}
     if not dense:  # each row's cells with findings, in column order, without a pass over every column
-        place = {(review.iri, polarity.iri): (review, polarity) for review, polarity in columns}
+        place = {(column[2], column[3]): column for column in columns}
         order = {key: index for index, key in enumerate(place)}
-        for row_iri, review_iri, polarity_iri in sorted(counts, key=lambda key: order[key[1:]]):
-            held.setdefault(row_iri, []).append(place[review_iri, polarity_iri])
+        for row_key, review_key, polarity_key in sorted(counts, key=lambda key: order[key[1:]]):
+            held.setdefault(row_key, []).append(place[review_key, polarity_key])
 
-    def cells(row: Axis) -> tuple[Cell, ...]:
+    def cells(row: str) -> tuple[Cell, ...]:
         return tuple(
-            Cell(review, polarity, *counts.get((row.iri, review.iri, polarity.iri), (0, 0)))
-            for review, polarity in (columns if dense else held.get(row.iri, ()))
+            Cell(review, polarity, *counts.get((row, review_key, polarity_key), (0, 0)))
+            for review, polarity, review_key, polarity_key in (columns if dense else held.get(row, ()))
         )
 
     return EvidenceMap(
         reviews=ordered_reviews,
         polarities=ordered_polarities,
         rows=tuple(
-            Row(row, cells(row))
-            for row in sorted(
-                rows.values(),
-                key=lambda a: (kinds.index(a.kind) if a.kind in kinds else len(kinds), a.label.casefold()),
+            Row(axis, cells(key))
+            for key, axis in sorted(
+                rows.items(),
+                key=lambda item: (
+                    kinds.index(item[1].kind) if item[1].kind in kinds else len(kinds),
+                    item[1].label.casefold(),
+                ),
             )
         ),
         dense=dense,
