@@ -149,6 +149,12 @@ class Service:
         return DatasetFacts.of(self.store)
 
     @functools.cached_property
+    def endpoint_url(self) -> str:
+        """The SPARQL endpoint's canonical URL, on the base URL (:func:`absolute_url`, the same for every request:
+        worked out on the first, inside it, rather than for every query)."""
+        return absolute_url("sparql.endpoint")
+
+    @functools.cached_property
     def statistics(self) -> DatasetStatistics:
         """The VoID counts (queries over the whole dataset: counted once, on first need)."""
         return self.store.statistics(self.queries.statistics, limit=1_000_000)

@@ -62,5 +62,9 @@ def add_headers(response: Response) -> Response:
     looks like HTML stays text), and runs nothing but this server's own files (unless its view set a policy
     of its own through :func:`policy`)."""
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault("Content-Security-Policy", policy())
+    response.headers.setdefault("Content-Security-Policy", _BASE_POLICY_TEXT)
     return response
+
+
+#: :data:`BASE_POLICY` as the header's value, written once rather than for every response.
+_BASE_POLICY_TEXT = policy()

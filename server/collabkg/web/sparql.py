@@ -37,7 +37,7 @@ from ..formats import (
 from ..namespaces import INFERRED_GRAPH, PREFIXES, SD, VOID
 from ..store.query import DatasetSelection, PreparedQuery, prepare
 from .cache import CachedAnswer, etag_of, tagged
-from .context import DatasetFacts, absolute_url, service, within_limits
+from .context import DatasetFacts, service, within_limits
 
 bp = Blueprint("sparql", __name__)
 
@@ -228,7 +228,7 @@ def answer(
 
 def endpoint_url() -> str:
     """The endpoint's canonical URL: relative IRIs of queries resolve against it, as the protocol suggests."""
-    return absolute_url("sparql.endpoint")
+    return service().endpoint_url
 
 
 def _cache_key(
