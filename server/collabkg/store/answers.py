@@ -1,16 +1,18 @@
-"""Answers the build keeps: the pages' queries over the whole graph, evaluated once per dataset version.
+"""Answers the build keeps: the queries over the whole graph, evaluated once per dataset version.
 
-The landing page, the evidence map and the map of models are made of queries without parameters over the whole
-graph (``queries/pages/counts.rq``, ``evidence-map-*.rq``, ``model-map.rq``, ...). Their answers change only
-with the dataset, and at a million triples they take seconds each, at ten million longer than a query may run:
-the build evaluates them once, on the store it wrote, as a query process would, and keeps each answer as that
+The landing page, the evidence map and the map of models are made of page queries without parameters over the
+whole graph (``queries/pages/counts.rq``, ``evidence-map-*.rq``, ``model-map.rq``, ...), and the canned queries
+without parameters list the whole graph's models, determinants or references. Their answers change only with
+the dataset, and at a million triples they take seconds each, at ten million longer than a query may run: the
+build evaluates them once, on the store it wrote, as a query process would, and keeps each answer as that
 process wrote it (``build/answers-<hash>.sqlite``, :func:`collabkg.store.oxigraph.keep_answers`). A store opened
-on the build answers the very same request from the file (:meth:`KeptAnswers.answer`).
+on the build answers the service's own requests for them from the file (:meth:`KeptAnswers.answer`).
 
-A request is found by everything a query process is asked except the row limit (:func:`request_key`): the
-text, base, prefixes, dataset and format. A query file edited since the build, a parameter bound, a client's
-query: each is another request, evaluated as before. SQLite (the standard library's, as the text index uses)
-gives one file, written once and read by any number of processes, that is looked up without being loaded.
+A request is found by everything a query process is asked except the row limit and the format
+(:func:`request_key`): the text, base, prefixes and dataset. A query file edited since the build, a parameter
+bound, a client's query: each is another request, evaluated as before. SQLite (the standard library's, as the
+text index uses) gives one file, written once and read by any number of processes, that is looked up without
+being loaded.
 """
 
 from __future__ import annotations
@@ -107,9 +109,6 @@ class KeptAnswers:
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(f"{self.file.resolve().as_uri()}?mode=ro", uri=True)
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
     def answer(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes] | None:
         """The header and body a query process would answer ``request`` with, when the build kept its answer
