@@ -253,8 +253,8 @@ def _properties(
     """Values grouped by property, properties in label order, values asserted first then by text (the members
     of a list in their order).
 
-    An inferred value links to the page of its explanation (the statement node of the triple, when the
-    description names it), else to the trail of the resource or the value.
+    An inferred value links to the page of its explanation (the statement node of the triple, when it has one:
+    ``explained``, :func:`_explained`), else to the trail of the resource or the value.
 
     :param totals: how many values each property has, by ``(outgoing, property)``: past :data:`SHOWN`, the
         page lists the first of them and says how many there are.
