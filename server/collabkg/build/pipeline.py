@@ -11,8 +11,8 @@ The pipeline, one function per stage::
     write      build/collabkg-<hash>.trig                               (trig)
     store      build/store-<hash>/, the served Oxigraph store            (write_store)
     void       the VoID counts of the store, for the manifest            (store.oxigraph.count_store)
-    answers    build/answers-<hash>.sqlite: the pages' queries over     (store.oxigraph.keep_answers)
-               the whole graph, answered once for the server
+    answers    build/answers-<hash>.sqlite: the canned and page queries (store.oxigraph.keep_answers)
+               without parameters, answered once for the server
     index      build/search-<hash>.sqlite, then build/manifest.json     (search_index)
 
 The dataset holds one named graph per input (``graph/ontology``, ``graph/<data file stem>``), ``graph/inferred``
@@ -187,7 +187,7 @@ def _run(paths: ProjectPaths, inputs: dict[Path, bytes], log: Callable[[str], No
     mark = _lap(timings, "answers", mark)
     log(
         f"answers   {timings['answers']:6.2f}s  {show(paths.build_dir / answers, paths)}: "
-        f"{_count(kept, 'answer')} of the pages' queries over the whole graph"
+        f"{_count(kept, 'answer')} of the queries without parameters (over the whole graph)"
     )
     search_index = _search_index(paths, store, dataset_sha256)
     _lap(timings, "index", mark)
@@ -522,8 +522,8 @@ def _void_counts(paths: ProjectPaths, store: str, union_size: int) -> DatasetCou
 
 
 def _kept_answers(paths: ProjectPaths, store: str, dataset_sha256: str) -> tuple[str, int]:
-    """Keep the answers of the pages' queries over the whole graph (:mod:`collabkg.store.answers`), evaluated on
-    the store just written, in ``build/answers-<hash>.sqlite``; returns its name and how many it holds.
+    """Keep the answers of the canned and page queries without parameters, which ask about the whole graph
+    (:mod:`collabkg.store.answers`), evaluated on the store just written, in ``build/answers-<hash>.sqlite``; returns its name and how many it holds.
 
     The file is written under a temporary name and renamed: a server of the same dataset may be reading the
     one it replaces, and finds its requests by their text (an edited query is not found, and is evaluated).
@@ -541,7 +541,7 @@ def _kept_answers(paths: ProjectPaths, store: str, dataset_sha256: str) -> tuple
         os.chmod(temporary, 0o644)  # mkstemp makes it private; the answers are for any user of the server
         os.replace(temporary, target)
     except (QueryFileError, QueryFailed) as exc:
-        raise BuildError(f"the answers of the pages' queries could not be kept: {exc}") from exc
+        raise BuildError(f"the answers of the queries without parameters could not be kept: {exc}") from exc
     except (OSError, sqlite3.Error) as exc:
         raise BuildError(f"{show(target, paths)}: the kept answers could not be written: {exc}") from exc
     finally:
