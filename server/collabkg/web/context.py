@@ -182,13 +182,8 @@ class Service:
             query = self.queries.pages[SEARCH_DOCUMENTS]
             store = self.store
 
-            def rows(deadline: float) -> list[dict[str, str | None]]:
-                result = store.evaluate(query.prepared, limit=sys.maxsize - 1, deadline=deadline).result
-                return [
-                    {name: None if value is None else str(value) for name, value in row.asdict().items()}
-                    for row in result
-                    if isinstance(row, ResultRow)
-                ]
+            def rows(deadline: float) -> list[dict[str, str]]:
+                return store.texts(query.prepared, limit=sys.maxsize - 1, deadline=deadline)
 
             self._search_index = SearchIndex.of_documents(*read_documents(within_limits(rows)))
         return self._search_index
