@@ -74,7 +74,7 @@ class Manifest:
     #: The file of the build folder holding the text index of the dataset (SQLite FTS5, :mod:`collabkg.search`):
     #: ``search-<hash>.sqlite``.
     search_index: str
-    #: The file of the build folder holding the answers of the pages' queries over the whole graph
+    #: The file of the build folder holding the answers of the canned and page queries without parameters
     #: (:mod:`collabkg.store.answers`): ``answers-<hash>.sqlite``.
     answers: str
     #: The VoID counts of the store, counted by the build (:meth:`collabkg.store.base.DatasetCounts.to_json`);
