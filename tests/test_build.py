@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -595,6 +596,42 @@ def test_a_failed_build_keeps_the_last_good_output_as_it_was(tmp_path: Path) -> 
     store, served = open_built(paths, allow_stale=True)
     assert served == manifest
     assert store.path == paths.build_dir / manifest.store
+
+
+def test_the_collector_makes_no_automatic_pass_during_a_build_and_is_given_back_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """The build pauses the cyclic collector's automatic passes (at a million triples they took a third of its
+    Python stages); its one pass is the explicit full collection before the store is loaded. The process gets
+    the collector back as it was, after a build that succeeds and one that fails."""
+    paths = make_tree(tmp_path)
+    passes: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(record)
+    try:
+        # The last stage's line ends the work; the collector is back once the build returns, and its first
+        # automatic pass may follow at once.
+        build(paths, log=lambda line: passes.append(-1) if line.startswith("index") else None)
+    finally:
+        gc.callbacks.remove(record)
+    assert passes[: passes.index(-1)] == [2]
+    assert gc.isenabled()
+
+    break_countries(paths)
+    with pytest.raises(BuildError):
+        build(paths)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(BuildError):
+            build(paths)
+        assert not gc.isenabled()  # left off, as the caller had it
+    finally:
+        gc.enable()
 
 
 def test_the_build_keeps_its_last_two_outputs_and_names_the_last_collabkg_trig(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def build(
         paths.build_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildError(f"{show(paths.build_dir, paths)}: {exc.strerror}") from exc
-    with _lock(paths.build_dir):
+    with _lock(paths.build_dir), _collector_paused():
         inputs = _read_inputs(paths)
         status = freshness(paths, inputs)
         if status.current and status.manifest is not None and not force:
@@ -611,6 +611,27 @@ def _write_atomically(file: Path, write: Callable[[BinaryIO], _T]) -> _T:
         Path(temporary).unlink(missing_ok=True)
         raise
     return written
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Run the block without the cyclic garbage collector's automatic passes (restored after, as it was).
+
+    The build makes tens of millions of small containers (each triple a tuple, sets and dicts of them) that
+    live until their stage ends, and every automatic pass of the older generations walks all of them again:
+    at a million asserted triples the passes took about a third of the Python stages (parse 10.7 s -> 5.4 s,
+    reason 22.3 -> 15.8, explain 60.7 -> 32.3, write 67.5 -> 49.1 without them), and they found almost nothing
+    to free (peak 1,598 MB with them, 1,601 MB without). What sits in reference cycles (the rdflib graphs of
+    the ontology and shapes) is freed by the explicit collection before the store is loaded
+    (:func:`_give_back_memory`), which runs whether the collector is paused or not.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
