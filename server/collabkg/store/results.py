@@ -14,6 +14,7 @@ RDF/XML, and :class:`NotWritable` says so rather than write a document no XML pa
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -40,9 +41,16 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 #: What XML 1.0 cannot hold in any form.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-#: An XML name (NCName) ending an IRI: what RDF/XML writes a property as, after a namespace prefix.
-_XML_NAME = re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*$")
+#: An XML name (NCName) ending an IRI: what RDF/XML writes a property as, after a namespace prefix. Compiled
+#: when first needed (:func:`_xml_name`): its wide character ranges take 10 ms to compile, which every query
+#: process and server start paid before its first answer, for a check only RDF/XML answers need.
+_XML_NAME = r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*$"
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+@functools.cache
+def _xml_name() -> re.Pattern[str]:
+    return re.compile(_XML_NAME)
 
 
 class NotWritable(ValueError):
@@ -264,7 +272,7 @@ def write_graph(fmt: str, triples: Sequence[ox.Triple], prefixes: dict[str, str]
     rdf_format = GRAPH_WRITERS[fmt]
     if rdf_format is ox.RdfFormat.RDF_XML:
         for triple in triples:
-            if not _XML_NAME.search(triple.predicate.value):
+            if not _xml_name().search(triple.predicate.value):
                 raise NotWritable(
                     f"RDF/XML cannot name the property <{triple.predicate.value}> (its IRI does not end in an XML "
                     "name); ask for Turtle, N-Triples or JSON-LD."
