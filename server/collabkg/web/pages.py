@@ -78,7 +78,7 @@ def describe(iri: URIRef) -> Dataset:
 
 
 #: Values of one property that a page lists, each way (the resource as subject, as object): of a property with
-#: more, this many of them (the first the store gives) and how many there are. The real graph's largest list
+#: more, this many of them (the first in order of value) and how many there are. The real graph's largest list
 #: is a review's 122 findings; a country of the generated million-triple graph is the object of 10,000
 #: statements, and its page was 1.3 MB.
 SHOWN = 200
@@ -87,7 +87,7 @@ SHOWN = 200
 def _page_description(iri: URIRef) -> tuple[Dataset, dict[tuple[bool, URIRef], int]]:
     """What the page of ``iri`` shows of its description, and how many values each property has, by
     ``(outgoing, property)``: the whole description when no property has more than :data:`SHOWN` values;
-    else, of each property, its first values in the store's order (``property-values.rq``, ``property-subjects.rq``)."""
+    else, of each property, its first values in order of value (``property-values.rq``, ``property-subjects.rq``)."""
     totals = {
         (str(row.direction) == "out", URIRef(str(row.predicate))): int(row["values"])
         for row in select("link-counts", _resource=iri)
