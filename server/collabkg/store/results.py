@@ -41,16 +41,17 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 #: What XML 1.0 cannot hold in any form.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-#: An XML name (NCName) ending an IRI: what RDF/XML writes a property as, after a namespace prefix. Compiled
-#: when first needed (:func:`_xml_name`): its wide character ranges take 10 ms to compile, which every query
-#: process and server start paid before its first answer, for a check only RDF/XML answers need.
-_XML_NAME = r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*$"
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 @functools.cache
 def _xml_name() -> re.Pattern[str]:
-    return re.compile(_XML_NAME)
+    """An XML name (NCName) ending an IRI: what RDF/XML writes a property as, after a namespace prefix.
+
+    Compiled when first needed: its wide character ranges take 10 ms to compile, which every query process and
+    server start paid before its first answer, for a check only RDF/XML answers need.
+    """
+    return re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*$")
 
 
 class NotWritable(ValueError):
