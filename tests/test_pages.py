@@ -602,6 +602,40 @@ def test_a_model_page_links_its_statements_by_iri_and_reads_blank_ones(small: Fl
     assert "(an unnamed node)" not in page
 
 
+def test_a_page_lists_the_first_200_links_the_sources_make_and_says_how_many(tmp_path: Path) -> None:
+    """Past 200 statements about a resource, its page lists the first 200 in order of predicate, subject and
+    object, with their claims, and says how many there are (a country of the 10M project, Sweden, is in
+    1,551); the statements are blank nodes, as the real graph's are, so the order is not their labels'."""
+    lines = [
+        "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .",
+        "@prefix ck: <https://w3id.org/collabkg/vocab#> .",
+        "@prefix claim: <https://w3id.org/collabkg/id/claim/> .",
+        "@prefix model: <https://w3id.org/collabkg/id/model/> .",
+    ]
+    for n in range(203):
+        lines.append(
+            f"claim:c{n:03d} ck:supportsStatement [ a rdf:Statement ; rdf:subject model:hub ; "
+            f"rdf:predicate ck:p{n % 2} ; rdf:object model:o{n:03d} ] ."
+        )
+    (tmp_path / "many.ttl").write_text("\n".join(lines) + "\n")
+    app = create_app(
+        {
+            "PROJECT_ROOT": str(ROOT),
+            "DATASET_FILES": [DatasetSource(tmp_path / "many.ttl", URIRef(EX + "many"))],
+        }
+    )
+    page = " ".join(app.test_client().get("/page/model/hub").text.split())
+    stated = page[page.index('<section id="statements"') :]
+    stated = stated[: stated.index("</section>")]
+    assert '<p class="muted">200 of 203 here, the first by link; all of them: ' in stated
+    assert stated.count("<li>") == 200
+    # ck:p0 has the even objects (102 of them), ck:p1 the odd: the first 200 leave out the last three of p1's.
+    objects = set(re.findall(r'href="/page/model/o(\d{3})"', stated))
+    assert objects == {f"{n:03d}" for n in range(203)} - {"197", "199", "201"}
+    claims = set(re.findall(r'href="/trail/claim/c(\d{3})"', stated))
+    assert claims == objects  # each link with the claim that states it
+
+
 def test_an_unknown_or_wrong_statement_or_explanation_is_404(small: FlaskClient) -> None:
     assert small.get("/page/statement/nothing").status_code == 404
     assert small.get("/page/explanation/nothing").status_code == 404

@@ -28,6 +28,7 @@ __all__ = [
     "Part",
     "ReviewGroup",
     "StatedLink",
+    "StatedLinks",
     "anchor",
     "claims_about",
     "links_stated",
@@ -37,6 +38,10 @@ __all__ = [
 POLARITY_ORDER: tuple[URIRef, ...] = (CK.barrier, CK.facilitator, CK.twoSided)
 #: How a claim cites a reference, in words.
 CITED = {CITO.citesAsEvidence: "as evidence", CITO.citesForInformation: "for information"}
+#: The most statements about a resource ``statements.rq`` gives (its ``LIMIT``): a page given so many asks
+#: ``statements-size.rq`` how many there are; one given fewer has them all (a count over the 10M project's
+#: country took a third of a second, for the real graph's pages nothing).
+LINKS_SHOWN = 200
 #: The anchor of the claims about a resource that are no finding.
 OTHER_CLAIMS = "other-claims"
 
@@ -180,8 +185,23 @@ class StatedLink:
         return isinstance(self.node, URIRef)
 
 
-def links_stated(iri: URIRef) -> list[StatedLink]:
-    """The statements of the data about ``iri`` (as subject or object), as sentences with their claims."""
+@dataclass(frozen=True)
+class StatedLinks:
+    """The links the sources make with a resource that a page lists, and how many there are in all."""
+
+    links: tuple[StatedLink, ...]
+    total: int
+
+    @property
+    def partial(self) -> bool:
+        """Whether the page lists only the first of them (``statements.rq`` gives at most :data:`LINKS_SHOWN`)."""
+        return self.total > len(self.links)
+
+
+def links_stated(iri: URIRef) -> StatedLinks:
+    """The statements of the data about ``iri`` (as subject or object), as sentences with their claims: the
+    first 200 in order of predicate, subject and object (``statements.rq``; a country of the 10M project,
+    Sweden, is in 1,551, half of its 768 KB page), and how many there are (``statements-size.rq``)."""
 
     def part(term: Node, label: Node | None) -> Part:
         if label is not None:
@@ -215,8 +235,12 @@ def links_stated(iri: URIRef) -> list[StatedLink]:
         )
         for node, link in found.items()
     ]
+    total = len(links)
+    if total >= LINKS_SHOWN:  # the first of more, perhaps: as many as there are in the graph
+        [counted] = select("statements-size", _resource=iri)
+        total = int(counted.links)
     # By the sentence, then by who states it: the order is the graph's, whatever order an engine answers in.
-    return sorted(
+    ordered = sorted(
         links,
         key=lambda link: (
             link.predicate.text,
@@ -226,3 +250,4 @@ def links_stated(iri: URIRef) -> list[StatedLink]:
             tuple(str(claim) for claim, _ in link.claims),
         ),
     )
+    return StatedLinks(tuple(ordered), total)
