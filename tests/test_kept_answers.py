@@ -17,8 +17,8 @@ from collabkg.manifest import Manifest, freshness
 from collabkg.paths import project_paths
 from collabkg.queryfiles import SEARCH_DOCUMENTS, kept_queries
 from collabkg.store.base import BuildUnavailable, Store
-from collabkg.store.oxigraph import OxigraphStore, open_built
-from collabkg.store.query import Answer
+from collabkg.store.oxigraph import OxigraphStore, keep_answers, open_built
+from collabkg.store.query import Answer, QueryFailed, prepare
 from collabkg.web import create_app
 from rdflib.query import ResultRow
 
@@ -70,6 +70,26 @@ def kept_file(build_dir: Path) -> Path:
     manifest = Manifest.read(project_paths(ROOT, build_dir))
     assert manifest is not None and manifest.answers.startswith("answers-")
     return build_dir / manifest.answers
+
+
+def test_a_query_that_fails_fails_the_keeping_and_names_itself(
+    built_output: OxigraphStore, tmp_path: Path
+) -> None:
+    """The queries are evaluated a core each, but their answers are taken in order: the one Oxigraph refuses
+    (rdflib parses ``SELECT *`` with ``GROUP BY``; Oxigraph does not) stops the keeping with its text, whatever
+    the others do, and nothing is kept."""
+    target = tmp_path / "answers.sqlite"
+    target.touch()
+    queries = {
+        "a": prepare("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"),
+        "b": prepare("SELECT * WHERE { ?s ?p ?o } GROUP BY ?s"),
+        "c": prepare("SELECT ?s WHERE { ?s ?p ?o } LIMIT 1"),
+    }
+    with pytest.raises(QueryFailed, match=re.escape("SELECT * WHERE { ?s ?p ?o } GROUP BY ?s")):
+        keep_answers(built_output.path, queries, target)
+    with closing(sqlite3.connect(target)) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert not tables or db.execute("SELECT COUNT(*) FROM answer").fetchone() == (0,)
 
 
 def test_the_build_keeps_each_query_over_the_whole_graph() -> None:

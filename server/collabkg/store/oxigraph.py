@@ -235,14 +235,20 @@ def _evaluate_here(
     lock while it evaluates, so each core takes a query (two threads did two 2.3 s queries of the 1M build in
     2.3 s).
 
-    :raises QueryFailed: a query failed (when its answer is reached).
+    :raises QueryFailed: a query failed (when its answer is reached); the queries not yet started are not.
     """
     executor = Executor(ox.Store.read_only(str(folder)))
     with ThreadPoolExecutor(BUILD_THREADS) as pool:
-        for request, (header, body) in zip(requests, pool.map(executor.query, requests), strict=True):
-            if not header.get("ok"):
-                raise QueryFailed(f"{str(request['query'])[:60]}...: {header.get('message')}")
-            yield header, body
+        pending = [pool.submit(executor.query, request) for request in requests]
+        try:
+            for request, answer in zip(requests, pending, strict=True):
+                header, body = answer.result()
+                if not header.get("ok"):
+                    raise QueryFailed(f"{str(request['query'])[:60]}...: {header.get('message')}")
+                yield header, body
+        finally:  # a failed query, or a reader that stopped (its file could not be written): no more work
+            for answer in pending:
+                answer.cancel()
 
 
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
