@@ -15,6 +15,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,8 @@ from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH, PREFIXES
-from .shapes_sparql import CompiledShapes, Unsupported, compile_shapes, path_text
+from ..store.oxigraph import BUILD_THREADS
+from .shapes_sparql import CompiledShapes, Constraint, Unsupported, compile_shapes, path_text
 from .turtle import Triples, as_graph
 
 __all__ = ["Checks", "ConstraintError", "Violation", "check", "validate", "validate_with_pyshacl"]
@@ -263,28 +265,39 @@ class Checks:
             oxigraph.NamedNode(iri): _function(test) for iri, test in compiled.functions.items()
         }
         names = _namespaces(shapes.namespaces())
-        results = []
-        for constraint in compiled.constraints:
+
+        def rows_of(constraint: Constraint) -> list[oxigraph.QuerySolution]:
             try:
-                rows = self._query(constraint.query, custom_functions=functions)
+                return self._query(constraint.query, custom_functions=functions)
             except (SyntaxError, OSError, ValueError) as exc:
                 raise ConstraintError(f"the query of {constraint.shape} failed: {exc}") from exc
-            for row in rows:
-                focus = _rdflib_term(row["focus"])
-                value = None if row["value"] is None else _rdflib_term(row["value"])
-                results.append(
-                    _violation(
-                        shapes,
-                        names,
-                        focus=focus,
-                        path=constraint.path,
-                        value=value,
-                        severity=constraint.severity,
-                        shape=constraint.shape,
-                        messages=constraint.messages
-                        or [Literal(constraint.default_message(self._data_graph(), focus, value))],
+
+        results = []
+        # A query per core: Oxigraph evaluates without Python's lock (the shapes of the 1M project are 101
+        # queries, 15.7 s one after the other); the results are made here, in order, from the rows.
+        pool = ThreadPoolExecutor(BUILD_THREADS)
+        try:
+            for constraint, rows in zip(
+                compiled.constraints, pool.map(rows_of, compiled.constraints), strict=True
+            ):
+                for row in rows:
+                    focus = _rdflib_term(row["focus"])
+                    value = None if row["value"] is None else _rdflib_term(row["value"])
+                    results.append(
+                        _violation(
+                            shapes,
+                            names,
+                            focus=focus,
+                            path=constraint.path,
+                            value=value,
+                            severity=constraint.severity,
+                            shape=constraint.shape,
+                            messages=constraint.messages
+                            or [Literal(constraint.default_message(self._data_graph(), focus, value))],
+                        )
                     )
-                )
+        finally:  # after a query that failed, the others not yet started are not
+            pool.shutdown(cancel_futures=True)
         return sorted(results)
 
     def run(self, query: str, name: str) -> list[Violation]:

@@ -77,8 +77,9 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 #: the dataset's size, and pyoxigraph offers no setting for it; in parts of this size the process held 0.7 GB
 #: loading the 100k build (bench/RESULTS.md).
 LOAD_PART = 500_000
-#: Threads that evaluate the build's queries over the whole store (:func:`count_store`, :func:`keep_answers`):
-#: one per core, as Oxigraph evaluates without Python's lock.
+#: Threads that evaluate the build's queries over the whole store (:func:`count_store`, :func:`keep_answers`)
+#: and its shapes over the data (:meth:`collabkg.build.validation.Checks.validate`): one per core, as Oxigraph
+#: evaluates without Python's lock.
 BUILD_THREADS = os.cpu_count() or 1
 #: Rows a VoID query of the build may give (classes and properties: a few hundred even at ten million triples).
 COUNTED_ROWS = 1_000_000
