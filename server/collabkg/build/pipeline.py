@@ -335,11 +335,10 @@ def _validate(
         )
     except ConstraintError as exc:
         raise BuildError(f"{show(paths.shapes_file, paths)}: {exc}") from exc
-    for name, query in checks.items():
-        try:
-            results += loaded.run(query, name)
-        except ConstraintError as exc:
-            raise BuildError(f"{name}: {exc}") from exc
+    try:
+        results += loaded.run_all(checks)
+    except ConstraintError as exc:
+        raise BuildError(str(exc)) from exc
     violations = [result for result in results if result.severity == "Violation"]
     if violations:
         raise ValidationFailed(violations)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,6 +299,28 @@ class Checks:
         finally:  # after a query that failed, the others not yet started are not
             pool.shutdown(cancel_futures=True)
         return sorted(results)
+
+    def run_all(self, checks: Mapping[str, str]) -> list[Violation]:
+        """The rows of every check (``checks``: each query by the name :meth:`run` shows), a query per core.
+
+        :raises ConstraintError: a check does not parse or run; the message starts with its name.
+        """
+
+        def rows_of(item: tuple[str, str]) -> list[Violation]:
+            name, query = item
+            try:
+                return self.run(query, name)
+            except ConstraintError as exc:
+                message = f"{name}: {exc}"
+            # Raised afresh, past the handler: the error caught holds the frames of `run`, and Oxigraph's
+            # solutions there may be dropped only in the thread that made them (pyoxigraph's are unsendable).
+            raise ConstraintError(message)
+
+        pool = ThreadPoolExecutor(BUILD_THREADS)
+        try:
+            return [result for found in pool.map(rows_of, checks.items()) for result in found]
+        finally:  # after a check that failed, the others not yet started are not
+            pool.shutdown(cancel_futures=True)
 
     def run(self, query: str, name: str) -> list[Violation]:
         """The rows of the check ``query``, as violations sorted like :func:`validate`'s.
