@@ -15,7 +15,6 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ from rdflib.namespace import NamespaceManager
 from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH, PREFIXES
-from ..store.oxigraph import BUILD_THREADS
+from ..store.oxigraph import in_parallel
 from .shapes_sparql import CompiledShapes, Constraint, Unsupported, compile_shapes, path_text
 from .turtle import Triples, as_graph
 
@@ -275,29 +274,25 @@ class Checks:
         results = []
         # A query per core: Oxigraph evaluates without Python's lock (the shapes of the 1M project are 101
         # queries, 15.7 s one after the other); the results are made here, in order, from the rows.
-        pool = ThreadPoolExecutor(BUILD_THREADS)
-        try:
-            for constraint, rows in zip(
-                compiled.constraints, pool.map(rows_of, compiled.constraints), strict=True
-            ):
-                for row in rows:
-                    focus = _rdflib_term(row["focus"])
-                    value = None if row["value"] is None else _rdflib_term(row["value"])
-                    results.append(
-                        _violation(
-                            shapes,
-                            names,
-                            focus=focus,
-                            path=constraint.path,
-                            value=value,
-                            severity=constraint.severity,
-                            shape=constraint.shape,
-                            messages=constraint.messages
-                            or [Literal(constraint.default_message(self._data_graph(), focus, value))],
-                        )
+        for constraint, rows in zip(
+            compiled.constraints, in_parallel(rows_of, compiled.constraints), strict=True
+        ):
+            for row in rows:
+                focus = _rdflib_term(row["focus"])
+                value = None if row["value"] is None else _rdflib_term(row["value"])
+                results.append(
+                    _violation(
+                        shapes,
+                        names,
+                        focus=focus,
+                        path=constraint.path,
+                        value=value,
+                        severity=constraint.severity,
+                        shape=constraint.shape,
+                        messages=constraint.messages
+                        or [Literal(constraint.default_message(self._data_graph(), focus, value))],
                     )
-        finally:  # after a query that failed, the others not yet started are not
-            pool.shutdown(cancel_futures=True)
+                )
         return sorted(results)
 
     def run_all(self, checks: Mapping[str, str]) -> list[Violation]:
@@ -316,11 +311,7 @@ class Checks:
             # solutions there may be dropped only in the thread that made them (pyoxigraph's are unsendable).
             raise ConstraintError(message)
 
-        pool = ThreadPoolExecutor(BUILD_THREADS)
-        try:
-            return [result for found in pool.map(rows_of, checks.items()) for result in found]
-        finally:  # after a check that failed, the others not yet started are not
-            pool.shutdown(cancel_futures=True)
+        return [result for found in in_parallel(rows_of, checks.items()) for result in found]
 
     def run(self, query: str, name: str) -> list[Violation]:
         """The rows of the check ``query``, as violations sorted like :func:`validate`'s.

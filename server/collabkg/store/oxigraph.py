@@ -19,12 +19,12 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef, Variable
@@ -64,6 +64,7 @@ __all__ = [
     "Limits",
     "OxigraphStore",
     "count_store",
+    "in_parallel",
     "keep_answers",
     "load_files",
     "open_built",
@@ -72,14 +73,16 @@ __all__ = [
 ]
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_Item = TypeVar("_Item")
+_Done = TypeVar("_Done")
 #: Quads handed to Oxigraph's bulk loader at a time (:func:`write_store`). The loader holds a batch of up to a
 #: million quads per thread in memory before it writes them out, about 2 GB on this two-core machine whatever
 #: the dataset's size, and pyoxigraph offers no setting for it; in parts of this size the process held 0.7 GB
 #: loading the 100k build (bench/RESULTS.md).
 LOAD_PART = 500_000
-#: Threads that evaluate the build's queries over the whole store (:func:`count_store`, :func:`keep_answers`)
-#: and its shapes over the data (:meth:`collabkg.build.validation.Checks.validate`): one per core, as Oxigraph
-#: evaluates without Python's lock.
+#: Threads that evaluate the build's queries (:func:`in_parallel`): over the whole store (:func:`count_store`,
+#: :func:`keep_answers`) and its shapes and checks over the data (:class:`collabkg.build.validation.Checks`).
+#: One per core, as Oxigraph evaluates without Python's lock.
 BUILD_THREADS = os.cpu_count() or 1
 #: Rows a VoID query of the build may give (classes and properties: a few hundred even at ten million triples).
 COUNTED_ROWS = 1_000_000
@@ -239,17 +242,25 @@ def _evaluate_here(
     :raises QueryFailed: a query failed (when its answer is reached); the queries not yet started are not.
     """
     executor = Executor(ox.Store.read_only(str(folder)))
-    with ThreadPoolExecutor(BUILD_THREADS) as pool:
-        pending = [pool.submit(executor.query, request) for request in requests]
-        try:
-            for request, answer in zip(requests, pending, strict=True):
-                header, body = answer.result()
-                if not header.get("ok"):
-                    raise QueryFailed(f"{str(request['query'])[:60]}...: {header.get('message')}")
-                yield header, body
-        finally:  # a failed query, or a reader that stopped (its file could not be written): no more work
-            for answer in pending:
-                answer.cancel()
+    for request, (header, body) in zip(requests, in_parallel(executor.query, requests), strict=True):
+        if not header.get("ok"):
+            raise QueryFailed(f"{str(request['query'])[:60]}...: {header.get('message')}")
+        yield header, body
+
+
+def in_parallel(work: Callable[[_Item], _Done], items: Iterable[_Item]) -> Iterator[_Done]:
+    """``work`` of each item, in the items' order, done :data:`BUILD_THREADS` at a time: for the build's
+    Oxigraph queries, which run without Python's lock. When the caller stops taking them (an error, its own or
+    one ``work`` raised), the work not yet started is not done.
+
+    The work's results cross threads: pyoxigraph's query solutions must not (they may be dropped only in the
+    thread that made them), so ``work`` returns them read, and an error it raises must not hold them.
+    """
+    pool = ThreadPoolExecutor(BUILD_THREADS)
+    try:
+        yield from pool.map(work, items)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def load_files(sources: Sequence[DatasetSource], limits: Limits = Limits()) -> OxigraphStore:
