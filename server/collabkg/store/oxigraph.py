@@ -253,8 +253,9 @@ def in_parallel(work: Callable[[_Item], _Done], items: Iterable[_Item]) -> Itera
     Oxigraph queries, which run without Python's lock. When the caller stops taking them (an error, its own or
     one ``work`` raised), the work not yet started is not done.
 
-    The work's results cross threads: pyoxigraph's query solutions must not (they may be dropped only in the
-    thread that made them), so ``work`` returns them read, and an error it raises must not hold them.
+    The work's results cross threads; pyoxigraph's iterator of a query's solutions (``QuerySolutions``) must
+    not, as it may be dropped only in the thread that made it: ``work`` returns the rows read (solutions one
+    by one may cross), and an error it raises must not hold the iterator (in a frame of its traceback).
     """
     pool = ThreadPoolExecutor(BUILD_THREADS)
     try:
